@@ -1,0 +1,25 @@
+# Zelos: every target covers every module listed in go.work.
+
+.PHONY: run test tools fmt vet bench
+
+# Runs the example service on its embedded defaults.
+run:
+	go run ./examples/helloworld -conf examples/helloworld/configs
+
+# gofmt check, go vet and go test -race for every module.
+test: tools
+	scripts/test.sh
+
+# Installs the pinned tools the tests use into ./bin.
+tools:
+	scripts/tools.sh
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	for m in $$(scripts/modules.sh); do (cd $$m && go vet ./...) || exit 1; done
+
+# Benchmarks; see bench/README.md.
+bench:
+	cd bench && go test -run '^$$' -bench . -benchmem -count 5

@@ -1,0 +1,284 @@
+// Package zelos is the application runtime of the Zelos microservice
+// framework: an App runs transport servers, registers the instance with a
+// service registry, and stops gracefully on a signal.
+//
+//	app := zelos.New(
+//		zelos.Name("user.service"),
+//		zelos.Version("1.0.0"),
+//		zelos.Server(httpSrv, grpcSrv),
+//		zelos.Registrar(registry.NewInMemory()),
+//	)
+//	if err := app.Run(); err != nil {
+//		log.Fatal(err)
+//	}
+//
+// Run binds every server's listener before registering, so an instance is
+// never advertised on a port that is not listening; stopping deregisters
+// first, so traffic drains before the servers stop.
+package zelos
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/zelos-go/zelos/log"
+	"github.com/zelos-go/zelos/registry"
+	"github.com/zelos-go/zelos/transport"
+)
+
+// AppInfo describes a running application instance.
+type AppInfo interface {
+	ID() string
+	Name() string
+	Version() string
+	Metadata() map[string]string
+	// Endpoint returns the endpoints the instance is registered with, such
+	// as grpc://10.0.0.5:9000. It is empty until Run has bound the servers.
+	Endpoint() []string
+}
+
+// App is a Zelos application: a set of servers with a shared lifecycle.
+type App struct {
+	opts   options
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	instance *registry.ServiceInstance
+}
+
+// New returns an App configured by opts.
+func New(opts ...Option) *App {
+	o := options{
+		ctx:              context.Background(),
+		sigs:             []os.Signal{syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGINT},
+		registrarTimeout: 10 * time.Second,
+		stopTimeout:      30 * time.Second,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.id == "" {
+		o.id = newID()
+	}
+	ctx, cancel := context.WithCancel(o.ctx)
+	return &App{opts: o, ctx: ctx, cancel: cancel}
+}
+
+// ID returns the instance ID.
+func (a *App) ID() string { return a.opts.id }
+
+// Name returns the service name.
+func (a *App) Name() string { return a.opts.name }
+
+// Version returns the service version.
+func (a *App) Version() string { return a.opts.version }
+
+// Metadata returns the instance metadata.
+func (a *App) Metadata() map[string]string { return a.opts.metadata }
+
+// Endpoint returns the registered endpoints, once Run has bound the servers.
+func (a *App) Endpoint() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.instance == nil {
+		return nil
+	}
+	return a.instance.Endpoints
+}
+
+// Run binds and starts the servers, registers the instance, and blocks until
+// a signal arrives, Stop is called, the context given with the Context option
+// is done, or a server fails. It then deregisters the instance, stops the
+// servers gracefully within the stop timeout and runs the stop hooks.
+//
+// A server failing to start stops the others, and Run returns its error.
+func (a *App) Run() error {
+	instance, err := a.buildInstance()
+	if err != nil {
+		a.stopServers()
+		return err
+	}
+	a.mu.Lock()
+	a.instance = instance
+	a.mu.Unlock()
+
+	ctx := NewContext(a.ctx, a)
+	for _, fn := range a.opts.beforeStart {
+		if err := fn(ctx); err != nil {
+			a.stopServers()
+			return fmt.Errorf("zelos: before-start hook: %w", err)
+		}
+	}
+
+	sigs := make(chan os.Signal, 1)
+	if len(a.opts.sigs) > 0 {
+		signal.Notify(sigs, a.opts.sigs...)
+		defer signal.Stop(sigs)
+	}
+
+	errc := make(chan error, len(a.opts.servers))
+	var wg sync.WaitGroup
+	for _, srv := range a.opts.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Start(ctx); err != nil {
+				errc <- fmt.Errorf("zelos: server %T: %w", srv, err)
+			}
+		}()
+	}
+
+	var runErr error
+	registered := false
+	if a.opts.registrar != nil {
+		rctx, cancel := context.WithTimeout(ctx, a.opts.registrarTimeout)
+		err := a.opts.registrar.Register(rctx, instance)
+		cancel()
+		if err != nil {
+			runErr = fmt.Errorf("zelos: register %s (%s): %w", instance.Name, instance.ID, err)
+		} else {
+			registered = true
+		}
+	}
+	if runErr == nil {
+		for _, fn := range a.opts.afterStart {
+			if err := fn(ctx); err != nil {
+				runErr = fmt.Errorf("zelos: after-start hook: %w", err)
+				break
+			}
+		}
+	}
+	if runErr == nil {
+		a.logf(log.LevelInfo, "msg", "app started", "id", instance.ID, "name", instance.Name, "endpoints", instance.Endpoints)
+		select {
+		case <-a.ctx.Done():
+		case sig := <-sigs:
+			a.logf(log.LevelInfo, "msg", "app stopping", "signal", sig.String())
+		case runErr = <-errc:
+		}
+	}
+	return errors.Join(runErr, a.shutdown(instance, registered, &wg))
+}
+
+// shutdown runs the stop sequence: hooks, deregistration, servers, hooks.
+func (a *App) shutdown(instance *registry.ServiceInstance, registered bool, wg *sync.WaitGroup) error {
+	a.cancel()
+	// The hooks and the registrar get a fresh context: the App's is done.
+	ctx := NewContext(context.WithoutCancel(a.ctx), a)
+	var errs []error
+	for _, fn := range a.opts.beforeStop {
+		if err := fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("zelos: before-stop hook: %w", err))
+		}
+	}
+	if registered {
+		rctx, cancel := context.WithTimeout(ctx, a.opts.registrarTimeout)
+		if err := a.opts.registrar.Deregister(rctx, instance); err != nil {
+			errs = append(errs, fmt.Errorf("zelos: deregister %s (%s): %w", instance.Name, instance.ID, err))
+		}
+		cancel()
+	}
+	errs = append(errs, a.stopServers())
+	wg.Wait()
+	for _, fn := range a.opts.afterStop {
+		if err := fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("zelos: after-stop hook: %w", err))
+		}
+	}
+	a.logf(log.LevelInfo, "msg", "app stopped", "id", instance.ID)
+	return errors.Join(errs...)
+}
+
+// stopServers stops every server concurrently within the stop timeout.
+func (a *App) stopServers() error {
+	ctx, cancel := context.WithTimeout(NewContext(context.WithoutCancel(a.ctx), a), a.opts.stopTimeout)
+	defer cancel()
+	errs := make([]error, len(a.opts.servers))
+	var wg sync.WaitGroup
+	for i, srv := range a.opts.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Stop(ctx); err != nil {
+				errs[i] = fmt.Errorf("zelos: stop server %T: %w", srv, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Stop asks a running App to stop; Run returns once it has. Stop does not
+// wait and may be called more than once, and before Run.
+func (a *App) Stop() error {
+	a.cancel()
+	return nil
+}
+
+// buildInstance describes the instance to register. It asks every server
+// that is a transport.Endpointer for its endpoint, which binds its listener.
+func (a *App) buildInstance() (*registry.ServiceInstance, error) {
+	endpoints := make([]string, 0, len(a.opts.endpoints)+len(a.opts.servers))
+	for _, u := range a.opts.endpoints {
+		endpoints = append(endpoints, u.String())
+	}
+	for _, srv := range a.opts.servers {
+		e, ok := srv.(transport.Endpointer)
+		if !ok {
+			continue
+		}
+		u, err := e.Endpoint()
+		if err != nil {
+			return nil, fmt.Errorf("zelos: endpoint of server %T: %w", srv, err)
+		}
+		if len(a.opts.endpoints) == 0 {
+			endpoints = append(endpoints, u.String())
+		}
+	}
+	return &registry.ServiceInstance{
+		ID:        a.opts.id,
+		Name:      a.opts.name,
+		Version:   a.opts.version,
+		Metadata:  a.opts.metadata,
+		Endpoints: endpoints,
+	}, nil
+}
+
+func (a *App) logf(level log.Level, kv ...any) {
+	if a.opts.logger != nil {
+		_ = a.opts.logger.Log(level, kv...)
+	}
+}
+
+type appKey struct{}
+
+// NewContext returns a context carrying the app info.
+func NewContext(ctx context.Context, info AppInfo) context.Context {
+	return context.WithValue(ctx, appKey{}, info)
+}
+
+// FromContext returns the app info in ctx. Servers started by an App receive
+// it in the context given to Start.
+func FromContext(ctx context.Context) (AppInfo, bool) {
+	info, ok := ctx.Value(appKey{}).(AppInfo)
+	return info, ok
+}
+
+func newID() string {
+	host, _ := os.Hostname()
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	if host == "" {
+		return hex.EncodeToString(b[:])
+	}
+	return host + "-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,111 @@
+package zelos
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/zelos-go/zelos/log"
+	"github.com/zelos-go/zelos/registry"
+	"github.com/zelos-go/zelos/transport"
+)
+
+// Option configures an App.
+type Option func(*options)
+
+type options struct {
+	id        string
+	name      string
+	version   string
+	metadata  map[string]string
+	endpoints []*url.URL
+
+	ctx     context.Context
+	sigs    []os.Signal
+	logger  log.Logger
+	servers []transport.Server
+
+	registrar        registry.Registrar
+	registrarTimeout time.Duration
+	stopTimeout      time.Duration
+
+	beforeStart []func(context.Context) error
+	afterStart  []func(context.Context) error
+	beforeStop  []func(context.Context) error
+	afterStop   []func(context.Context) error
+}
+
+// ID sets the instance ID. The default is a random ID.
+func ID(id string) Option { return func(o *options) { o.id = id } }
+
+// Name sets the service name, under which the instance is registered.
+func Name(name string) Option { return func(o *options) { o.name = name } }
+
+// Version sets the service version.
+func Version(version string) Option { return func(o *options) { o.version = version } }
+
+// Metadata sets the instance metadata, such as a zone or a weight. The map
+// is copied.
+func Metadata(md map[string]string) Option {
+	return func(o *options) {
+		o.metadata = make(map[string]string, len(md))
+		for k, v := range md {
+			o.metadata[k] = v
+		}
+	}
+}
+
+// Endpoint sets the endpoints to register, instead of those the servers
+// report.
+func Endpoint(endpoints ...*url.URL) Option {
+	return func(o *options) { o.endpoints = append(o.endpoints, endpoints...) }
+}
+
+// Context sets the parent context of the App. Cancelling it stops the App.
+func Context(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
+
+// Logger sets the logger for the App's own messages.
+func Logger(logger log.Logger) Option { return func(o *options) { o.logger = logger } }
+
+// Server adds transport servers to run.
+func Server(srv ...transport.Server) Option {
+	return func(o *options) { o.servers = append(o.servers, srv...) }
+}
+
+// Signal sets the signals that stop the App. The default is SIGINT, SIGTERM
+// and SIGQUIT.
+func Signal(sigs ...os.Signal) Option { return func(o *options) { o.sigs = sigs } }
+
+// Registrar sets the registry the instance is registered with.
+func Registrar(r registry.Registrar) Option { return func(o *options) { o.registrar = r } }
+
+// RegistrarTimeout bounds each call to the registrar. The default is 10s.
+func RegistrarTimeout(d time.Duration) Option {
+	return func(o *options) { o.registrarTimeout = d }
+}
+
+// StopTimeout bounds the graceful stop of the servers. The default is 30s.
+func StopTimeout(d time.Duration) Option { return func(o *options) { o.stopTimeout = d } }
+
+// BeforeStart adds a hook run before the servers start. An error aborts Run.
+func BeforeStart(fn func(context.Context) error) Option {
+	return func(o *options) { o.beforeStart = append(o.beforeStart, fn) }
+}
+
+// AfterStart adds a hook run after the servers started and the instance was
+// registered. An error stops the App.
+func AfterStart(fn func(context.Context) error) Option {
+	return func(o *options) { o.afterStart = append(o.afterStart, fn) }
+}
+
+// BeforeStop adds a hook run when the App begins to stop, before
+// deregistration.
+func BeforeStop(fn func(context.Context) error) Option {
+	return func(o *options) { o.beforeStop = append(o.beforeStop, fn) }
+}
+
+// AfterStop adds a hook run after the servers stopped.
+func AfterStop(fn func(context.Context) error) Option {
+	return func(o *options) { o.afterStop = append(o.afterStop, fn) }
+}
