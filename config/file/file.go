@@ -1,0 +1,212 @@
+// Package file provides a config.Source that reads a configuration file, or
+// every configuration file in a directory, and watches it for changes.
+//
+// Supported formats, by extension: .yaml, .yml and .json. TOML is not
+// supported (it would add a dependency). Hidden files (".name") and
+// subdirectories of a directory are skipped, as are files with other
+// extensions; a single file is passed on whatever its extension, so a
+// custom config.Decoder may handle it.
+package file
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/zelos-go/zelos/config"
+)
+
+const (
+	defaultDebounce = 50 * time.Millisecond
+	maxDelay        = time.Second // longest a stream of events can postpone a reload
+)
+
+var errStopped = errors.New("file: watcher stopped")
+
+type source struct {
+	path     string
+	debounce time.Duration
+}
+
+// NewSource returns a Source reading path, a file or a directory. Each file
+// becomes one config.KeyValue with its path as Key and its lower-case
+// extension (without the dot) as Format; a directory's files are returned in
+// name order, so later names override earlier ones.
+//
+// Watch watches the directory holding the file (or the directory itself),
+// so that atomic replacements (write a temporary file, then rename it over
+// the old one) and Kubernetes ConfigMap symlink swaps are seen. Bursts of
+// events are coalesced: the files are re-read once no event has arrived for
+// 50ms, and a change is reported only when their contents differ.
+func NewSource(path string) config.Source {
+	return &source{path: path, debounce: defaultDebounce}
+}
+
+// String names the source in errors and logs.
+func (s *source) String() string {
+	return "file " + s.path
+}
+
+func (s *source) Load() ([]*config.KeyValue, error) {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	if !fi.IsDir() {
+		kv, err := read(s.path)
+		if err != nil {
+			return nil, err
+		}
+		return []*config.KeyValue{kv}, nil
+	}
+	entries, err := os.ReadDir(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	var kvs []*config.KeyValue
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !supported(format(name)) {
+			continue
+		}
+		p := filepath.Join(s.path, name)
+		fi, err := os.Stat(p) // follows symlinks, as in a ConfigMap volume
+		if errors.Is(err, os.ErrNotExist) {
+			continue // dangling symlink, or removed since ReadDir
+		}
+		if err != nil {
+			return nil, fmt.Errorf("file: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		kv, err := read(p)
+		if err != nil {
+			return nil, err
+		}
+		kvs = append(kvs, kv)
+	}
+	return kvs, nil
+}
+
+func read(path string) (*config.KeyValue, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	return &config.KeyValue{Key: path, Value: data, Format: format(path)}, nil
+}
+
+func format(name string) string {
+	return strings.ToLower(strings.TrimPrefix(filepath.Ext(name), "."))
+}
+
+func supported(format string) bool {
+	switch format {
+	case "yaml", "yml", "json":
+		return true
+	}
+	return false
+}
+
+func (s *source) Watch() (config.Watcher, error) {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	dir := s.path
+	if !fi.IsDir() {
+		dir = filepath.Dir(s.path)
+	}
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("file: watch %s: %w", dir, err)
+	}
+	if err := fw.Add(dir); err != nil {
+		_ = fw.Close()
+		return nil, fmt.Errorf("file: watch %s: %w", dir, err)
+	}
+	last, _ := s.Load() // baseline; a failed read just means any content is new
+	return &watcher{src: s, dir: dir, fw: fw, last: last}, nil
+}
+
+type watcher struct {
+	src  *source
+	dir  string
+	fw   *fsnotify.Watcher
+	last []*config.KeyValue // contents last reported; used only by Next
+}
+
+// Next waits for a burst of events in the watched directory to settle,
+// re-reads the files and returns them if they changed.
+func (w *watcher) Next() ([]*config.KeyValue, error) {
+	for {
+		if err := w.settle(); err != nil {
+			return nil, err
+		}
+		kvs, err := w.src.Load()
+		if err != nil {
+			return nil, err
+		}
+		if slices.EqualFunc(kvs, w.last, equal) {
+			continue
+		}
+		w.last = kvs
+		return kvs, nil
+	}
+}
+
+func equal(a, b *config.KeyValue) bool {
+	return a.Key == b.Key && a.Format == b.Format && string(a.Value) == string(b.Value)
+}
+
+// settle blocks until an event arrives and then until no event has arrived
+// for the debounce interval (or maxDelay has passed since the first).
+func (w *watcher) settle() error {
+	var (
+		timer    *time.Timer
+		fire     <-chan time.Time
+		deadline time.Time
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case ev, ok := <-w.fw.Events:
+			if !ok {
+				return errStopped
+			}
+			if ev.Op == fsnotify.Chmod {
+				continue
+			}
+			if timer == nil {
+				deadline = time.Now().Add(maxDelay)
+				timer = time.NewTimer(w.src.debounce)
+				fire = timer.C
+				continue
+			}
+			timer.Reset(max(0, min(w.src.debounce, time.Until(deadline))))
+		case err, ok := <-w.fw.Errors:
+			if !ok {
+				return errStopped
+			}
+			return fmt.Errorf("file: watch %s: %w", w.dir, err)
+		case <-fire:
+			return nil
+		}
+	}
+}
+
+// Stop closes the fsnotify watcher, which makes Next return.
+func (w *watcher) Stop() error {
+	return w.fw.Close()
+}
