@@ -21,9 +21,10 @@
 //	// level=INFO ts=... caller=app/main.go:12 msg="user logged in" user=bob password=***
 //
 // NewStdLogger writes logfmt and NewJSONLogger one JSON object per line;
-// both format common types without allocating. The caller Valuer walks the
-// stack past this package and log/slog, so it reports the user's file and
-// line however Helper, Filter and With are nested.
+// both format common types without allocating. DefaultCaller reports the
+// user's file and line however Helper, Filter and With are nested: the call
+// site is taken where the record enters this package (or from the
+// slog.Record), not at a fixed stack depth.
 //
 // Request-scoped fields (trace IDs and the like) are Valuers that read a
 // context; bind the context with WithContext or Helper.WithContext.
@@ -41,10 +42,8 @@ package log
 // alternating keys and values; an odd trailing key gets the value
 // "KEYVALS UNPAIRED".
 //
-// Like io.Writer with its argument, Log must not modify keyvals or retain
-// the slice after it returns (the values may be retained): the wrappers of
-// this package reuse pooled slices to pass records down without allocating.
-// Implementations must be safe for concurrent use.
+// Log must not modify keyvals. Loggers are usually shared by goroutines, so
+// implementations should be safe for concurrent use.
 type Logger interface {
 	Log(level Level, keyvals ...any) error
 }
