@@ -128,7 +128,7 @@ func New(opts ...Option) Config {
 		c.opts.resolver = NewResolver(nil)
 	}
 	if c.opts.logger == nil {
-		c.opts.logger = stderrLogger{}
+		c.opts.logger = log.NewStdLogger(os.Stderr)
 	}
 	c.kvs = make([][]*KeyValue, len(c.opts.sources))
 	return c
@@ -356,21 +356,4 @@ func (c *config) Close() error {
 		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr
-}
-
-// stderrLogger is the default Logger: one line of key=value pairs per record.
-type stderrLogger struct{}
-
-func (stderrLogger) Log(level log.Level, keyvals ...any) error {
-	b := []byte(level.String())
-	for i := 0; i < len(keyvals); i += 2 {
-		var v any = "KEYVALS UNPAIRED"
-		if i+1 < len(keyvals) {
-			v = keyvals[i+1]
-		}
-		b = fmt.Appendf(b, " %v=%q", keyvals[i], fmt.Sprint(v))
-	}
-	b = append(b, '\n')
-	_, err := os.Stderr.Write(b)
-	return err
 }
