@@ -66,6 +66,15 @@ type Transporter interface {
 type serverKey struct{}
 type clientKey struct{}
 
+// ServerContextKey returns the context key under which NewServerContext
+// stores the server Transporter. A transport whose per-request context type
+// implements Value itself may answer this key directly, saving the
+// allocation of NewServerContext on every request.
+func ServerContextKey() any { return serverKey{} }
+
+// ClientContextKey is ServerContextKey's counterpart for NewClientContext.
+func ClientContextKey() any { return clientKey{} }
+
 // NewServerContext returns a context carrying the server-side Transporter.
 func NewServerContext(ctx context.Context, tr Transporter) context.Context {
 	return context.WithValue(ctx, serverKey{}, tr)

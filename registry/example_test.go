@@ -1,0 +1,30 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/zelos-go/zelos/registry"
+)
+
+func ExampleNewInMemory() {
+	ctx := context.Background()
+	r := registry.NewInMemory()
+
+	w, _ := r.Watch(ctx, "user.service")
+	defer w.Stop()
+	list, _ := w.Next() // the current list, at once
+	fmt.Println(len(list), "instances")
+
+	r.Register(ctx, &registry.ServiceInstance{
+		ID:        "user-1",
+		Name:      "user.service",
+		Version:   "v1.0.0",
+		Endpoints: []string{"grpc://127.0.0.1:9000"},
+	})
+	list, _ = w.Next() // blocks until a change
+	fmt.Println(list[0].ID, list[0].Endpoints)
+	// Output:
+	// 0 instances
+	// user-1 [grpc://127.0.0.1:9000]
+}

@@ -1,0 +1,440 @@
+// Package grpc is Zelos's gRPC transport: a Server that runs Zelos
+// middleware around every RPC and serves the health and reflection services,
+// and client connections (Dial, DialInsecure) that run client middleware and
+// can resolve discovery:///service targets through a registry.Discovery and
+// a selector.Selector.
+//
+// Errors cross the wire as gRPC statuses: a handler returning an
+// *errors.Error reaches a Zelos client as an *errors.Error with the same
+// code, reason and metadata, and any gRPC client sees the matching status
+// code and a google.rpc.ErrorInfo detail.
+//
+// # Middleware
+//
+// Unary RPCs run the Middleware chain with the request message as req. The
+// chain is built once, when the server or connection is created.
+//
+// Streaming RPCs run the StreamMiddleware chain once per stream, when the
+// stream opens, around the whole stream handler: req is the stream (a
+// google.golang.org/grpc.ServerStream on servers; nil on clients), the reply
+// is nil (servers) or the opened grpc.ClientStream (clients), and the error
+// is the handler's (servers) or the error opening the stream (clients). The
+// usual middleware (recovery, logging, metadata, selector) work unchanged as
+// stream middleware. A server stream middleware may replace req with its own
+// grpc.ServerStream wrapper to see every message.
+package grpc
+
+import (
+	"context"
+	"crypto/tls"
+	stderrors "errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	ggrpc "google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/log"
+	"github.com/zelos-go/zelos/middleware"
+	"github.com/zelos-go/zelos/transport"
+)
+
+var (
+	_ transport.Server       = (*Server)(nil)
+	_ transport.Endpointer   = (*Server)(nil)
+	_ ggrpc.ServiceRegistrar = (*Server)(nil)
+)
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// Network sets the listener's network, "tcp" by default.
+func Network(network string) ServerOption {
+	return func(s *Server) { s.network = network }
+}
+
+// Address sets the listening address, ":0" (a free port) by default.
+func Address(addr string) ServerOption {
+	return func(s *Server) { s.address = addr }
+}
+
+// Listener makes the server serve on lis instead of listening on Network
+// and Address.
+func Listener(lis net.Listener) ServerOption {
+	return func(s *Server) { s.lis = lis }
+}
+
+// Timeout sets a deadline on every unary RPC whose context has none or a
+// later one. Zero, the default, sets none. Streams are not limited.
+func Timeout(d time.Duration) ServerOption {
+	return func(s *Server) { s.timeout = d }
+}
+
+// Middleware appends middleware run around every unary RPC.
+func Middleware(m ...middleware.Middleware) ServerOption {
+	return func(s *Server) { s.middleware = append(s.middleware, m...) }
+}
+
+// StreamMiddleware appends middleware run once per streaming RPC, around the
+// whole stream handler; see the package documentation.
+func StreamMiddleware(m ...middleware.Middleware) ServerOption {
+	return func(s *Server) { s.streamMiddleware = append(s.streamMiddleware, m...) }
+}
+
+// UnaryInterceptor appends gRPC unary interceptors, run inside the
+// middleware chain's context (after it is set up, around the handler).
+func UnaryInterceptor(in ...ggrpc.UnaryServerInterceptor) ServerOption {
+	return func(s *Server) { s.unaryInts = append(s.unaryInts, in...) }
+}
+
+// StreamInterceptor appends gRPC stream interceptors, run after the stream
+// middleware chain.
+func StreamInterceptor(in ...ggrpc.StreamServerInterceptor) ServerOption {
+	return func(s *Server) { s.streamInts = append(s.streamInts, in...) }
+}
+
+// TLSConfig makes the server serve TLS with c.
+func TLSConfig(c *tls.Config) ServerOption {
+	return func(s *Server) { s.tlsConf = c }
+}
+
+// Options appends raw grpc-go server options.
+func Options(opts ...ggrpc.ServerOption) ServerOption {
+	return func(s *Server) { s.grpcOpts = append(s.grpcOpts, opts...) }
+}
+
+// Reflection turns the gRPC server reflection service on (the default) or
+// off.
+func Reflection(enabled bool) ServerOption {
+	return func(s *Server) { s.reflection = enabled }
+}
+
+// DisableReflection is Reflection(false).
+func DisableReflection() ServerOption { return Reflection(false) }
+
+// Logger sets the logger of the server's own events (listening, serving
+// errors). The default is log.DefaultLogger.
+func Logger(l log.Logger) ServerOption {
+	return func(s *Server) { s.logger = l }
+}
+
+// Server is a gRPC server. It is a grpc.ServiceRegistrar: register services
+// on it before Start. It serves grpc.health.v1.Health, reporting SERVING from
+// Start until Stop begins, and, unless disabled, server reflection.
+type Server struct {
+	network, address string
+	timeout          time.Duration
+	tlsConf          *tls.Config
+	middleware       []middleware.Middleware
+	streamMiddleware []middleware.Middleware
+	unaryInts        []ggrpc.UnaryServerInterceptor
+	streamInts       []ggrpc.StreamServerInterceptor
+	grpcOpts         []ggrpc.ServerOption
+	reflection       bool
+	logger           log.Logger
+
+	srv    *ggrpc.Server
+	health *health.Server
+	unary  middleware.Handler // the unary chain, built once
+	stream middleware.Handler // the stream chain, built once
+
+	mu       sync.Mutex
+	lis      net.Listener
+	endpoint *url.URL
+	epString string // endpoint.String(), given to Transporters
+	serving  bool
+	stopped  bool
+}
+
+// NewServer returns a Server configured by opts.
+func NewServer(opts ...ServerOption) *Server {
+	s := &Server{network: "tcp", address: ":0", reflection: true}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.logger == nil {
+		s.logger = log.DefaultLogger
+	}
+	s.unary = middleware.Chain(s.middleware...)(callUnaryHandler)
+	s.stream = middleware.Chain(s.streamMiddleware...)(callStreamHandler)
+
+	gopts := []ggrpc.ServerOption{
+		ggrpc.ChainUnaryInterceptor(append([]ggrpc.UnaryServerInterceptor{s.unaryInterceptor}, s.unaryInts...)...),
+		ggrpc.ChainStreamInterceptor(append([]ggrpc.StreamServerInterceptor{s.streamInterceptor}, s.streamInts...)...),
+	}
+	if s.tlsConf != nil {
+		gopts = append(gopts, ggrpc.Creds(credentials.NewTLS(s.tlsConf)))
+	}
+	s.srv = ggrpc.NewServer(append(gopts, s.grpcOpts...)...)
+	s.health = health.NewServer()
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(s.srv, s.health)
+	if s.reflection {
+		reflection.Register(s.srv)
+	}
+	return s
+}
+
+// RegisterService registers a service implementation, as generated
+// RegisterXxxServer functions do. It must be called before Start.
+func (s *Server) RegisterService(desc *ggrpc.ServiceDesc, impl any) {
+	s.srv.RegisterService(desc, impl)
+}
+
+// GetServiceInfo returns the registered services, health and reflection
+// included.
+func (s *Server) GetServiceInfo() map[string]ggrpc.ServiceInfo {
+	return s.srv.GetServiceInfo()
+}
+
+// Endpoint returns the URL the server is reachable at, such as
+// grpc://192.168.1.10:9000, binding the listener first if needed so that a
+// ":0" address gives the real port. An unspecified host (0.0.0.0, ::) is
+// replaced by an address of this host, or 127.0.0.1 if none is found.
+func (s *Server) Endpoint() (*url.URL, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.listenLocked(); err != nil {
+		return nil, err
+	}
+	u := *s.endpoint
+	return &u, nil
+}
+
+// listenLocked binds the listener, if not bound yet, and computes the
+// endpoint.
+func (s *Server) listenLocked() error {
+	if s.endpoint != nil {
+		return nil
+	}
+	if s.stopped {
+		return fmt.Errorf("transport/grpc: server stopped")
+	}
+	if s.lis == nil {
+		lis, err := net.Listen(s.network, s.address)
+		if err != nil {
+			return fmt.Errorf("transport/grpc: listen on %s %q: %w", s.network, s.address, err)
+		}
+		s.lis = lis
+	}
+	host, err := transportHost(s.lis.Addr())
+	if err != nil {
+		return fmt.Errorf("transport/grpc: endpoint of listener %s: %w", s.lis.Addr(), err)
+	}
+	s.endpoint = &url.URL{Scheme: "grpc", Host: host}
+	s.epString = s.endpoint.String()
+	return nil
+}
+
+// Start serves until Stop is called. It returns nil after Stop, and an
+// error if listening or serving fails.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	if err := s.listenLocked(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if s.serving {
+		s.mu.Unlock()
+		return fmt.Errorf("transport/grpc: server on %s already started", s.epString)
+	}
+	s.serving = true
+	lis := s.lis
+	s.mu.Unlock()
+
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("transport/grpc: start server on %s: %w", s.epString, err)
+	}
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for name := range s.srv.GetServiceInfo() {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	_ = s.logger.Log(log.LevelInfo, "msg", "gRPC server listening", "endpoint", s.epString)
+	err := s.srv.Serve(lis)
+	if err == nil || stderrors.Is(err, ggrpc.ErrServerStopped) {
+		return nil
+	}
+	return fmt.Errorf("transport/grpc: serve on %s: %w", s.epString, err)
+}
+
+// Stop stops the server gracefully: the health service reports NOT_SERVING
+// at once, new RPCs are refused and in-flight RPCs may finish until ctx is
+// done, at which point the remaining ones are cancelled and Stop returns
+// ctx's error.
+func (s *Server) Stop(ctx context.Context) error {
+	s.health.Shutdown()
+	s.mu.Lock()
+	s.stopped = true
+	serving, lis, ep := s.serving, s.lis, s.epString
+	s.mu.Unlock()
+	if !serving && lis != nil {
+		// Bound by Endpoint but never served: Serve will not close it.
+		_ = lis.Close()
+	}
+
+	done := make(chan struct{})
+	go func() {
+		s.srv.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.srv.Stop()
+		<-done
+		return fmt.Errorf("transport/grpc: graceful stop of server on %s: %w", ep, ctx.Err())
+	}
+}
+
+// unaryInterceptor runs the unary middleware chain around handler.
+func (s *Server) unaryInterceptor(ctx context.Context, req any, info *ggrpc.UnaryServerInfo, handler ggrpc.UnaryHandler) (any, error) {
+	if s.timeout > 0 {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > s.timeout {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, s.timeout)
+			defer cancel()
+		}
+	}
+	tr := &serverTransport{
+		Context:   ctx,
+		endpoint:  s.epString,
+		operation: info.FullMethod,
+		handler:   handler,
+	}
+	tr.reqHeader.ctx = ctx
+	reply, err := s.unary(withServerTransport(tr), req)
+	if len(tr.reply.md) > 0 {
+		// Fails only if the handler sent the header itself.
+		_ = ggrpc.SetHeader(ctx, tr.reply.md)
+	}
+	if err != nil {
+		return nil, errors.FromError(err)
+	}
+	return reply, nil
+}
+
+// callUnaryHandler is the innermost handler of the unary chain.
+func callUnaryHandler(ctx context.Context, req any) (any, error) {
+	tr := ctx.Value(serverStateKey{}).(*serverTransport)
+	return tr.handler(ctx, req)
+}
+
+// streamInterceptor runs the stream middleware chain around handler.
+func (s *Server) streamInterceptor(srv any, ss ggrpc.ServerStream, info *ggrpc.StreamServerInfo, handler ggrpc.StreamHandler) error {
+	ctx := ss.Context()
+	tr := &serverTransport{
+		Context:       ctx,
+		endpoint:      s.epString,
+		operation:     info.FullMethod,
+		srv:           srv,
+		streamHandler: handler,
+	}
+	tr.reqHeader.ctx = ctx
+	tr.stream = &serverStream{ServerStream: ss, tr: tr, ctx: ctx}
+	_, err := s.stream(withServerTransport(tr), tr.stream)
+	tr.stream.flushHeader()
+	if err != nil {
+		return errors.FromError(err)
+	}
+	return nil
+}
+
+// callStreamHandler is the innermost handler of the stream chain.
+func callStreamHandler(ctx context.Context, req any) (any, error) {
+	tr := ctx.Value(serverStateKey{}).(*serverTransport)
+	tr.stream.ctx = ctx
+	ss, ok := req.(ggrpc.ServerStream)
+	if !ok {
+		ss = tr.stream
+	}
+	return nil, tr.streamHandler(tr.srv, ss)
+}
+
+// serverStream is the grpc.ServerStream handed to stream handlers: its
+// context is the one the middleware chain built, and the Transporter's reply
+// header goes out with the stream's header.
+type serverStream struct {
+	ggrpc.ServerStream
+	tr         *serverTransport
+	ctx        context.Context
+	headerSent bool
+}
+
+func (s *serverStream) Context() context.Context { return s.ctx }
+
+// flushHeader hands the Transporter's reply header to grpc-go, once.
+func (s *serverStream) flushHeader() {
+	if s.headerSent {
+		return
+	}
+	s.headerSent = true
+	if len(s.tr.reply.md) > 0 {
+		_ = s.ServerStream.SetHeader(s.tr.reply.md)
+	}
+}
+
+func (s *serverStream) SendHeader(md metadata.MD) error {
+	s.flushHeader()
+	return s.ServerStream.SendHeader(md)
+}
+
+func (s *serverStream) SendMsg(m any) error {
+	s.flushHeader()
+	return s.ServerStream.SendMsg(m)
+}
+
+// transportHost returns the host:port to advertise for a listener address.
+func transportHost(addr net.Addr) (string, error) {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "", err
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = hostIP()
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// hostIP returns a non-loopback unicast address of an up interface,
+// preferring IPv4, or 127.0.0.1.
+func hostIP() string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	var v6 string
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || !ipn.IP.IsGlobalUnicast() {
+				continue
+			}
+			if ip4 := ipn.IP.To4(); ip4 != nil {
+				return ip4.String()
+			}
+			if v6 == "" {
+				v6 = ipn.IP.String()
+			}
+		}
+	}
+	if v6 != "" {
+		return v6
+	}
+	return "127.0.0.1"
+}

@@ -1,0 +1,285 @@
+package grpc
+
+import (
+	"context"
+
+	ggrpc "google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/zelos-go/zelos/transport"
+)
+
+// Transports store themselves in the context under these keys, so that the
+// innermost handler of a chain built once finds the per-request state even
+// if a middleware replaced the Transporter.
+type (
+	serverStateKey struct{}
+	clientStateKey struct{}
+)
+
+// serverTransport is the server-side transport.Transporter of one RPC. It is
+// also the context the chain runs in: it answers Value(serverStateKey{}), and
+// the key of transport.FromServerContext, with itself and delegates
+// everything else to the RPC's context. Making it the context saves
+// allocations per request.
+type serverTransport struct {
+	context.Context
+	endpoint  string
+	operation string
+	reqHeader incomingHeader
+	reply     mdHeader
+
+	// Unary RPCs.
+	handler ggrpc.UnaryHandler
+	// Streaming RPCs.
+	srv           any
+	stream        *serverStream
+	streamHandler ggrpc.StreamHandler
+}
+
+func (t *serverTransport) Value(key any) any {
+	if key == (serverStateKey{}) || key == serverKey {
+		return t
+	}
+	return t.Context.Value(key)
+}
+
+func (t *serverTransport) Kind() transport.Kind            { return transport.KindGRPC }
+func (t *serverTransport) Endpoint() string                { return t.endpoint }
+func (t *serverTransport) Operation() string               { return t.operation }
+func (t *serverTransport) RequestHeader() transport.Header { return &t.reqHeader }
+func (t *serverTransport) ReplyHeader() transport.Header   { return &t.reply }
+
+// clientTransport is the client-side transport.Transporter of one RPC, and
+// the context its chain runs in (see serverTransport).
+type clientTransport struct {
+	context.Context
+	endpoint  string
+	operation string
+	reqHeader outgoingHeader
+	reply     mdHeader
+	wantReply bool // ReplyHeader was called
+
+	// Unary RPCs.
+	cc      *ggrpc.ClientConn
+	invoker ggrpc.UnaryInvoker
+	replyV  any
+	opts    []ggrpc.CallOption
+	// Streaming RPCs.
+	desc     *ggrpc.StreamDesc
+	streamer ggrpc.Streamer
+}
+
+func (t *clientTransport) Value(key any) any {
+	if key == (clientStateKey{}) || key == clientKey {
+		return t
+	}
+	return t.Context.Value(key)
+}
+
+func (t *clientTransport) Kind() transport.Kind            { return transport.KindGRPC }
+func (t *clientTransport) Endpoint() string                { return t.endpoint }
+func (t *clientTransport) Operation() string               { return t.operation }
+func (t *clientTransport) RequestHeader() transport.Header { return &t.reqHeader }
+
+// ReplyHeader returns the header the server replies with. Receiving it has
+// a cost, so a unary call only asks grpc-go for it if ReplyHeader was
+// called before the call went out: middleware gets the Header, calls next,
+// then reads it. Streams leave it empty; use the stream's Header method.
+func (t *clientTransport) ReplyHeader() transport.Header {
+	t.wantReply = true
+	return &t.reply
+}
+
+// outgoing returns ctx carrying the request header as outgoing metadata if a
+// middleware changed it.
+func (t *clientTransport) outgoing(ctx context.Context) context.Context {
+	if t.reqHeader.dirty {
+		return metadata.NewOutgoingContext(ctx, t.reqHeader.md)
+	}
+	return ctx
+}
+
+// mdHeader is a transport.Header over gRPC metadata, allocated on first
+// write. gRPC metadata keys are lower-case; MD's methods lower-case the key
+// given, which does not allocate when it already is.
+type mdHeader struct {
+	md metadata.MD
+}
+
+func (h *mdHeader) Get(key string) string {
+	if vs := h.md.Get(key); len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+func (h *mdHeader) Set(key, value string) {
+	if h.md == nil {
+		h.md = metadata.MD{}
+	}
+	h.md.Set(key, value)
+}
+
+func (h *mdHeader) Add(key, value string) {
+	if h.md == nil {
+		h.md = metadata.MD{}
+	}
+	h.md.Append(key, value)
+}
+
+func (h *mdHeader) Keys() []string {
+	if len(h.md) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(h.md))
+	for k := range h.md {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func (h *mdHeader) Values(key string) []string { return h.md.Get(key) }
+
+// incomingHeader is the server's request header: the incoming metadata of
+// the RPC's context. It reads grpc-go's metadata in place when it can (see
+// incomingKey), and copies it on the first write.
+type incomingHeader struct {
+	ctx    context.Context
+	loaded bool
+	owned  bool // md is a copy of our own
+	mdHeader
+}
+
+func (h *incomingHeader) load() {
+	if h.loaded {
+		return
+	}
+	h.loaded = true
+	if incomingKey != nil {
+		h.md, _ = h.ctx.Value(incomingKey).(metadata.MD)
+		return
+	}
+	h.md, _ = metadata.FromIncomingContext(h.ctx)
+	h.owned = true
+}
+
+func (h *incomingHeader) own() {
+	h.load()
+	if !h.owned {
+		h.md = h.md.Copy()
+		h.owned = true
+	}
+}
+
+func (h *incomingHeader) Get(key string) string      { h.load(); return h.mdHeader.Get(key) }
+func (h *incomingHeader) Set(key, value string)      { h.own(); h.mdHeader.Set(key, value) }
+func (h *incomingHeader) Add(key, value string)      { h.own(); h.mdHeader.Add(key, value) }
+func (h *incomingHeader) Keys() []string             { h.load(); return h.mdHeader.Keys() }
+func (h *incomingHeader) Values(key string) []string { h.load(); return h.mdHeader.Values(key) }
+
+// incomingKey is the context key grpc-go keeps incoming metadata under, or
+// nil. grpc-go only hands out copies of the metadata, through
+// metadata.FromIncomingContext, which costs an allocation per key per
+// request; reading it in place avoids that. The key's type is unexported,
+// so it is learnt once by asking FromIncomingContext to read a probe
+// context, and checked against a context made by NewIncomingContext. If
+// grpc-go changes how it stores metadata, the check fails and the server
+// falls back to copying. Keys written by grpc-go's transport are
+// lower-case, as MD.Get expects.
+var incomingKey = func() any {
+	key := probeKey(func(ctx context.Context) { metadata.FromIncomingContext(ctx) })
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("k", "v"))
+	if md, ok := ctx.Value(key).(metadata.MD); !ok || len(md["k"]) != 1 || md["k"][0] != "v" {
+		return nil
+	}
+	return key
+}()
+
+// serverKey and clientKey are the context keys package transport keeps
+// Transporters under. A Transporter answers its own key (see
+// serverTransport.Value), saving the allocation of transport.NewServerContext
+// per request.
+var (
+	serverKey = transport.ServerContextKey()
+	clientKey = transport.ClientContextKey()
+)
+
+// probeKey returns the key lookup reads from the context it is given, if
+// it reads exactly one.
+func probeKey(lookup func(context.Context)) any {
+	p := &keyProbe{Context: context.Background()}
+	lookup(p)
+	if p.calls != 1 {
+		return nil
+	}
+	return p.key
+}
+
+// keyProbe is a context recording the key it is asked for.
+type keyProbe struct {
+	context.Context
+	key   any
+	calls int
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.key = key
+	p.calls++
+	return nil
+}
+
+// withServerTransport returns the context the server chain runs in: tr
+// itself, which answers for the transport's key.
+func withServerTransport(tr *serverTransport) context.Context { return tr }
+
+// withClientTransport is withServerTransport for clients.
+func withClientTransport(tr *clientTransport) context.Context { return tr }
+
+// outgoingHeader is the client's request header: the outgoing metadata of
+// the call's context, copied on first use. When it was written to, the call
+// is made with it as the outgoing metadata.
+type outgoingHeader struct {
+	ctx    context.Context
+	loaded bool
+	dirty  bool
+	mdHeader
+}
+
+func (h *outgoingHeader) load() {
+	if !h.loaded {
+		h.loaded = true
+		h.md, _ = metadata.FromOutgoingContext(h.ctx)
+	}
+}
+
+func (h *outgoingHeader) Get(key string) string {
+	if !h.loaded {
+		if vs := metadata.ValueFromOutgoingContext(h.ctx, key); len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
+	return h.mdHeader.Get(key)
+}
+
+func (h *outgoingHeader) Set(key, value string) {
+	h.load()
+	h.dirty = true
+	h.mdHeader.Set(key, value)
+}
+
+func (h *outgoingHeader) Add(key, value string) {
+	h.load()
+	h.dirty = true
+	h.mdHeader.Add(key, value)
+}
+
+func (h *outgoingHeader) Keys() []string { h.load(); return h.mdHeader.Keys() }
+
+func (h *outgoingHeader) Values(key string) []string {
+	if !h.loaded {
+		return metadata.ValueFromOutgoingContext(h.ctx, key)
+	}
+	return h.mdHeader.Values(key)
+}

@@ -1,0 +1,463 @@
+package http
+
+import (
+	"context"
+	"crypto/tls"
+	stderrors "errors"
+	"fmt"
+	stdlog "log"
+	"net"
+	nethttp "net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/log"
+	"github.com/zelos-go/zelos/middleware"
+	"github.com/zelos-go/zelos/transport"
+	"github.com/zelos-go/zelos/transport/http/internal/pathtpl"
+)
+
+var (
+	_ transport.Server     = (*Server)(nil)
+	_ transport.Endpointer = (*Server)(nil)
+	_ nethttp.Handler      = (*Server)(nil)
+)
+
+// DefaultMaxBodySize is the default MaxBodySize: 4 MiB.
+const DefaultMaxBodySize = 4 << 20
+
+// FilterFunc is net/http middleware. Server filters wrap every request,
+// before routing; Router filters wrap the routes of their Router.
+type FilterFunc func(nethttp.Handler) nethttp.Handler
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// Network sets the listener's network, "tcp" by default.
+func Network(network string) ServerOption { return func(s *Server) { s.network = network } }
+
+// Address sets the listen address, ":0" (a free port) by default.
+func Address(addr string) ServerOption { return func(s *Server) { s.address = addr } }
+
+// Listener makes the server serve on lis instead of listening itself.
+func Listener(lis net.Listener) ServerOption { return func(s *Server) { s.lis = lis } }
+
+// Timeout bounds each request: its context is canceled after d. Zero, the
+// default, means no bound.
+func Timeout(d time.Duration) ServerOption { return func(s *Server) { s.timeout = d } }
+
+// Middleware sets the server middleware chain. It wraps every route,
+// including plain net/http handlers (with the *nethttp.Request as the
+// request and the path template as the operation).
+func Middleware(m ...middleware.Middleware) ServerOption {
+	return func(s *Server) { s.ms = append(s.ms, m...) }
+}
+
+// Filter adds net/http middleware run for every request, before routing.
+// The first filter is the outermost.
+func Filter(f ...FilterFunc) ServerOption {
+	return func(s *Server) { s.filters = append(s.filters, f...) }
+}
+
+// TLSConfig makes the server serve HTTPS with c, which must hold the
+// certificates.
+func TLSConfig(c *tls.Config) ServerOption { return func(s *Server) { s.tlsConf = c } }
+
+// PathPrefix puts every route of the server under prefix, such as "/api".
+func PathPrefix(prefix string) ServerOption {
+	return func(s *Server) { s.prefix = strings.TrimSuffix(prefix, "/") }
+}
+
+// NotFoundHandler replaces the 404 NOT_FOUND error reply.
+func NotFoundHandler(h nethttp.Handler) ServerOption { return func(s *Server) { s.notFound = h } }
+
+// MethodNotAllowedHandler replaces the 405 METHOD_NOT_ALLOWED error reply.
+// The Allow header is set before h runs.
+func MethodNotAllowedHandler(h nethttp.Handler) ServerOption {
+	return func(s *Server) { s.methodNotAllowed = h }
+}
+
+// ResponseEncoder sets how replies are written; DefaultResponseEncoder by
+// default. RouteResponseEncoder overrides it for one route.
+func ResponseEncoder(enc EncodeResponseFunc) ServerOption {
+	return func(s *Server) { s.encoder = enc }
+}
+
+// ErrorEncoder sets how errors are written; DefaultErrorEncoder by default.
+// RouteErrorEncoder overrides it for one route.
+func ErrorEncoder(enc EncodeErrorFunc) ServerOption {
+	return func(s *Server) { s.errorEncoder = enc }
+}
+
+// RequestDecoder sets how request bodies are decoded (Context.Bind);
+// DefaultRequestDecoder by default.
+func RequestDecoder(dec DecodeRequestFunc) ServerOption {
+	return func(s *Server) { s.decoder = dec }
+}
+
+// MaxBodySize bounds request bodies; a larger body is a 413 BODY_TOO_LARGE
+// error. The default is DefaultMaxBodySize; zero or less means no bound.
+func MaxBodySize(n int64) ServerOption { return func(s *Server) { s.maxBody = n } }
+
+// Logger sets the logger of server events (start, stop, errors that can no
+// longer be sent to the client). The default is log.DefaultLogger.
+func Logger(l log.Logger) ServerOption { return func(s *Server) { s.logger = l } }
+
+// ConfigureServer lets f adjust the underlying *nethttp.Server before it
+// starts, for settings without an option of their own (WriteTimeout,
+// ConnState, HTTP/2 settings, ...). The defaults are ReadHeaderTimeout 10s,
+// IdleTimeout 120s and MaxHeaderBytes 1 MiB; Handler is the Server.
+func ConfigureServer(f func(*nethttp.Server)) ServerOption {
+	return func(s *Server) { s.configure = append(s.configure, f) }
+}
+
+// Server is an HTTP server: a router of google.api.http path templates with
+// the Zelos middleware chain, body binding and content negotiation. It is a
+// transport.Server, a transport.Endpointer and a nethttp.Handler.
+type Server struct {
+	network, address string
+	tlsConf          *tls.Config
+	timeout          time.Duration
+	ms               []middleware.Middleware
+	filters          []FilterFunc
+	prefix           string
+	notFound         nethttp.Handler
+	methodNotAllowed nethttp.Handler
+	encoder          EncodeResponseFunc
+	errorEncoder     EncodeErrorFunc
+	decoder          DecodeRequestFunc
+	maxBody          int64
+	logger           log.Logger
+	configure        []func(*nethttp.Server)
+
+	handler nethttp.Handler // the filters around dispatch
+	tree    atomic.Pointer[pathtpl.Tree[*route]]
+
+	endpointStr atomic.Pointer[string]
+
+	mu       sync.Mutex // guards the fields below and route registration
+	lis      net.Listener
+	endpoint *url.URL
+	hs       *nethttp.Server
+	stopped  bool
+
+	// streamCtx is canceled by Stop to end SSE streams and WebSockets.
+	streamCtx     context.Context
+	cancelStreams context.CancelFunc
+	streams       streamSet // hijacked WebSocket connections
+}
+
+// NewServer returns a server configured by opts. Routes are added with
+// Route, Handle, HandleFunc, HandlePrefix, Unary and ServerStream.
+func NewServer(opts ...ServerOption) *Server {
+	s := &Server{
+		network:      "tcp",
+		address:      ":0",
+		encoder:      DefaultResponseEncoder,
+		errorEncoder: DefaultErrorEncoder,
+		decoder:      DefaultRequestDecoder,
+		maxBody:      DefaultMaxBodySize,
+		logger:       log.DefaultLogger,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.streamCtx, s.cancelStreams = context.WithCancel(context.Background())
+	s.tree.Store(&pathtpl.Tree[*route]{})
+	var h nethttp.Handler = nethttp.HandlerFunc(s.dispatch)
+	for i := len(s.filters) - 1; i >= 0; i-- {
+		h = s.filters[i](h)
+	}
+	s.handler = h
+	return s
+}
+
+// ServeHTTP routes and serves a request.
+func (s *Server) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// dispatch finds the route and serves it.
+func (s *Server) dispatch(w nethttp.ResponseWriter, r *nethttp.Request) {
+	path := r.URL.EscapedPath()
+	e, vpath := s.tree.Load().Match(r.Method, path)
+	if e == nil {
+		s.noRoute(w, r, path)
+		return
+	}
+	rt := e.Value
+	c := &reqCtx{rt: rt, w: w, req: r, op: rt.op, parent: r.Context()}
+	c.sw.ResponseWriter = w
+	c.cur = c.base()
+	if len(rt.tpl.Variables) > 0 {
+		c.raw = rt.tpl.AppendValues(c.rawBuf[:0], vpath)
+	}
+	if s.timeout > 0 {
+		ctx, cancel := context.WithTimeout(c.parent, s.timeout)
+		defer cancel()
+		c.parent = ctx
+	}
+	if rt.filtered != nil {
+		rt.filtered.ServeHTTP(w, r.WithContext(c.base()))
+	} else {
+		rt.serve(c)
+	}
+	if c.sse != nil {
+		c.sse.Close()
+	}
+	if c.req != r && c.req.MultipartForm != nil {
+		// net/http cleans up the form of the request it made only.
+		_ = c.req.MultipartForm.RemoveAll()
+	}
+}
+
+// serveFiltered is the handler inside a route's filters.
+func (rt *route) serveFiltered(w nethttp.ResponseWriter, r *nethttp.Request) {
+	c, ok := r.Context().Value(ctxKey{}).(*reqCtx)
+	if !ok {
+		rt.srv.errorEncoder(w, r, errors.InternalServer("CONTEXT_LOST", "a route filter replaced the request context"))
+		return
+	}
+	c.w, c.req, c.cur = w, r, r.Context()
+	c.sw.ResponseWriter = w
+	rt.serve(c)
+}
+
+// serve runs the route's handler and writes its error.
+func (rt *route) serve(c *reqCtx) {
+	err := rt.handle(c)
+	if err == nil {
+		return
+	}
+	if c.committed() {
+		if se := errors.FromError(err); se.Code >= 500 {
+			_ = c.rt.srv.logger.Log(log.LevelError, "msg", "http: error after the reply started",
+				"operation", c.op, "error", err.Error())
+		}
+		return
+	}
+	rt.errorEncoder(c.w, c.req, err)
+}
+
+// noRoute writes 404 or 405.
+func (s *Server) noRoute(w nethttp.ResponseWriter, r *nethttp.Request, path string) {
+	var buf [8]string
+	allowed := s.tree.Load().Allowed(path, buf[:0])
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		if s.methodNotAllowed != nil {
+			s.methodNotAllowed.ServeHTTP(w, r)
+			return
+		}
+		s.errorEncoder(w, r, errors.New(nethttp.StatusMethodNotAllowed, ReasonMethodNotAllowed,
+			"method "+r.Method+" not allowed for "+r.URL.Path))
+		return
+	}
+	if s.notFound != nil {
+		s.notFound.ServeHTTP(w, r)
+		return
+	}
+	s.errorEncoder(w, r, errors.NotFound(ReasonNotFound, "no route for "+r.Method+" "+r.URL.Path))
+}
+
+// Start listens (unless Endpoint did) and serves until Stop. It returns nil
+// after Stop, and at once if Stop was called before.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.hs != nil {
+		s.mu.Unlock()
+		return stderrors.New("http: server already started")
+	}
+	if err := s.listenLocked(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	hs := &nethttp.Server{
+		Handler:           s,
+		TLSConfig:         s.tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          stdlog.New(logWriter{s.logger}, "", 0),
+	}
+	for _, f := range s.configure {
+		f(hs)
+	}
+	s.hs = hs
+	lis, u := s.lis, s.endpoint
+	s.mu.Unlock()
+
+	_ = s.logger.Log(log.LevelInfo, "msg", "[HTTP] server listening on: "+lis.Addr().String(), "endpoint", u.String())
+	var err error
+	if s.tlsConf != nil {
+		err = hs.ServeTLS(lis, "", "")
+	} else {
+		err = hs.Serve(lis)
+	}
+	if stderrors.Is(err, nethttp.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("http: serving on %s: %w", lis.Addr(), err)
+}
+
+// Stop shuts the server down gracefully: it stops accepting, ends SSE
+// streams and WebSockets (their contexts are canceled), and waits for
+// in-flight requests until ctx is done, when it closes the remaining
+// connections.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	hs, lis := s.hs, s.lis
+	s.mu.Unlock()
+	s.cancelStreams()
+	if hs == nil {
+		if lis != nil {
+			_ = lis.Close()
+		}
+		return s.streams.wait(ctx)
+	}
+	_ = s.logger.Log(log.LevelInfo, "msg", "[HTTP] server stopping")
+	err := hs.Shutdown(ctx)
+	if err != nil {
+		_ = hs.Close()
+		err = fmt.Errorf("http: graceful shutdown: %w", err)
+	}
+	if werr := s.streams.wait(ctx); werr != nil && err == nil {
+		err = fmt.Errorf("http: waiting for websockets: %w", werr)
+	}
+	return err
+}
+
+// Endpoint returns the URL the server is reachable at, such as
+// http://192.168.1.10:8000, listening first if needed (Start then reuses the
+// listener). For an address without a host or with an unspecified one
+// (0.0.0.0, ::) the host is the first private IP of the machine, or
+// 127.0.0.1; the port is the real one for ":0".
+func (s *Server) Endpoint() (*url.URL, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.listenLocked(); err != nil {
+		return nil, err
+	}
+	u := *s.endpoint
+	return &u, nil
+}
+
+func (s *Server) listenLocked() error {
+	if s.lis == nil {
+		lis, err := net.Listen(s.network, s.address)
+		if err != nil {
+			return fmt.Errorf("http: listen on %s %q: %w", s.network, s.address, err)
+		}
+		s.lis = lis
+	}
+	if s.endpoint == nil {
+		scheme := "http"
+		if s.tlsConf != nil {
+			scheme = "https"
+		}
+		addr := s.lis.Addr().String()
+		if host, port, err := net.SplitHostPort(addr); err == nil {
+			addr = net.JoinHostPort(advertiseHost(host), port)
+		}
+		s.endpoint = &url.URL{Scheme: scheme, Host: addr}
+		str := s.endpoint.String()
+		s.endpointStr.Store(&str)
+	}
+	return nil
+}
+
+func (s *Server) endpointString() string {
+	if p := s.endpointStr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// advertiseHost returns host, or for an empty or unspecified host the first
+// private IP of the machine's interfaces (IPv4 first), or 127.0.0.1.
+func advertiseHost(host string) string {
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return host
+	}
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	var v6 string
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || !ipn.IP.IsPrivate() {
+				continue
+			}
+			if ip4 := ipn.IP.To4(); ip4 != nil {
+				return ip4.String()
+			}
+			if v6 == "" {
+				v6 = ipn.IP.String()
+			}
+		}
+	}
+	if v6 != "" {
+		return v6
+	}
+	return "127.0.0.1"
+}
+
+// logWriter feeds net/http's error log into a Logger.
+type logWriter struct{ l log.Logger }
+
+// Write logs p as one error record.
+func (w logWriter) Write(p []byte) (int, error) {
+	_ = w.l.Log(log.LevelError, "msg", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// Handle mounts a net/http handler on a path template, which may start with
+// a method ("GET /files/{name}"); without one it serves every method. The
+// handler runs inside the server's filters and middleware chain (request:
+// the *nethttp.Request; operation: the template), with a request whose
+// context carries the middleware's values and whose PathValue returns the
+// path variables.
+func (s *Server) Handle(pattern string, h nethttp.Handler) {
+	method, path := splitPattern(pattern)
+	s.Route("").handlePlain(method, path, h)
+}
+
+// HandleFunc is Handle for a function.
+func (s *Server) HandleFunc(pattern string, h func(nethttp.ResponseWriter, *nethttp.Request)) {
+	s.Handle(pattern, nethttp.HandlerFunc(h))
+}
+
+// HandlePrefix mounts h on every path under prefix (and prefix itself), for
+// every method, like a net/http subtree pattern.
+func (s *Server) HandlePrefix(prefix string, h nethttp.Handler) {
+	method, path := splitPattern(prefix)
+	path = strings.TrimSuffix(path, "/") + "/**"
+	s.Route("").handlePlain(method, path, h)
+}
+
+// splitPattern splits "GET /path" into its method and path.
+func splitPattern(p string) (method, path string) {
+	if m, rest, ok := strings.Cut(p, " "); ok && !strings.HasPrefix(p, "/") {
+		return strings.ToUpper(m), strings.TrimLeft(rest, " ")
+	}
+	return "", p
+}

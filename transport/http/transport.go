@@ -1,0 +1,77 @@
+package http
+
+import (
+	"context"
+	nethttp "net/http"
+
+	"github.com/zelos-go/zelos/transport"
+)
+
+// Transporter is the HTTP Transporter, on the server side (found with
+// transport.FromServerContext) and on the client side (found with
+// transport.FromClientContext in client middleware).
+type Transporter interface {
+	transport.Transporter
+	// Request is the incoming request on the server side and the outgoing
+	// request on the client side.
+	Request() *nethttp.Request
+	// PathTemplate is the matched route's path template on the server side,
+	// such as /v1/users/{id}, and the PathTemplate call option (or the path)
+	// on the client side.
+	PathTemplate() string
+}
+
+// HeaderCarrier adapts an nethttp.Header to transport.Header.
+type HeaderCarrier nethttp.Header
+
+// Get returns the first value of key.
+func (h HeaderCarrier) Get(key string) string { return nethttp.Header(h).Get(key) }
+
+// Set replaces the values of key with value.
+func (h HeaderCarrier) Set(key, value string) { nethttp.Header(h).Set(key, value) }
+
+// Add appends value to the values of key.
+func (h HeaderCarrier) Add(key, value string) { nethttp.Header(h).Add(key, value) }
+
+// Keys returns the header's keys in canonical form.
+func (h HeaderCarrier) Keys() []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Values returns every value of key.
+func (h HeaderCarrier) Values(key string) []string { return nethttp.Header(h).Values(key) }
+
+// RequestFromServerContext returns the request being served, from the
+// context of a handler or server middleware.
+func RequestFromServerContext(ctx context.Context) (*nethttp.Request, bool) {
+	if c, ok := ctx.Value(ctxKey{}).(*reqCtx); ok {
+		return c.req, true
+	}
+	if tr, ok := transport.FromServerContext(ctx); ok {
+		if ht, ok := tr.(Transporter); ok {
+			return ht.Request(), true
+		}
+	}
+	return nil, false
+}
+
+// SetOperation sets the operation of the request served with ctx, as seen by
+// transport.Transporter.Operation from then on. It does nothing outside an
+// HTTP server request.
+func SetOperation(ctx context.Context, op string) {
+	if c, ok := ctx.Value(ctxKey{}).(*reqCtx); ok {
+		c.op = op
+	}
+}
+
+// ctxKey finds the *reqCtx of a request in its contexts.
+type ctxKey struct{}
+
+// serverTransportKey is the key transport.FromServerContext looks up. The
+// server answers it from its own context type without the allocation of
+// transport.NewServerContext.
+var serverTransportKey = transport.ServerContextKey()
