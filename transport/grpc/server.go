@@ -42,6 +42,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/zelos-go/zelos/errors"
+	hostpkg "github.com/zelos-go/zelos/internal/host"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/transport"
@@ -225,7 +226,7 @@ func (s *Server) listenLocked() error {
 		}
 		s.lis = lis
 	}
-	host, err := transportHost(s.lis.Addr())
+	host, err := hostpkg.Advertise(s.lis.Addr())
 	if err != nil {
 		return fmt.Errorf("transport/grpc: endpoint of listener %s: %w", s.lis.Addr(), err)
 	}
@@ -390,51 +391,4 @@ func (s *serverStream) SendHeader(md metadata.MD) error {
 func (s *serverStream) SendMsg(m any) error {
 	s.flushHeader()
 	return s.ServerStream.SendMsg(m)
-}
-
-// transportHost returns the host:port to advertise for a listener address.
-func transportHost(addr net.Addr) (string, error) {
-	host, port, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return "", err
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = hostIP()
-	}
-	return net.JoinHostPort(host, port), nil
-}
-
-// hostIP returns a non-loopback unicast address of an up interface,
-// preferring IPv4, or 127.0.0.1.
-func hostIP() string {
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return "127.0.0.1"
-	}
-	var v6 string
-	for _, iface := range ifaces {
-		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		addrs, err := iface.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range addrs {
-			ipn, ok := a.(*net.IPNet)
-			if !ok || !ipn.IP.IsGlobalUnicast() {
-				continue
-			}
-			if ip4 := ipn.IP.To4(); ip4 != nil {
-				return ip4.String()
-			}
-			if v6 == "" {
-				v6 = ipn.IP.String()
-			}
-		}
-	}
-	if v6 != "" {
-		return v6
-	}
-	return "127.0.0.1"
 }

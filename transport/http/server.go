@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/internal/host"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/transport"
@@ -365,9 +366,9 @@ func (s *Server) listenLocked() error {
 		if s.tlsConf != nil {
 			scheme = "https"
 		}
-		addr := s.lis.Addr().String()
-		if host, port, err := net.SplitHostPort(addr); err == nil {
-			addr = net.JoinHostPort(advertiseHost(host), port)
+		addr, err := host.Advertise(s.lis.Addr())
+		if err != nil {
+			return fmt.Errorf("http: endpoint of listener %s: %w", s.lis.Addr(), err)
 		}
 		s.endpoint = &url.URL{Scheme: scheme, Host: addr}
 		str := s.endpoint.String()
@@ -381,44 +382,6 @@ func (s *Server) endpointString() string {
 		return *p
 	}
 	return ""
-}
-
-// advertiseHost returns host, or for an empty or unspecified host the first
-// private IP of the machine's interfaces (IPv4 first), or 127.0.0.1.
-func advertiseHost(host string) string {
-	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
-		return host
-	}
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return "127.0.0.1"
-	}
-	var v6 string
-	for _, iface := range ifaces {
-		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		addrs, err := iface.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range addrs {
-			ipn, ok := a.(*net.IPNet)
-			if !ok || !ipn.IP.IsPrivate() {
-				continue
-			}
-			if ip4 := ipn.IP.To4(); ip4 != nil {
-				return ip4.String()
-			}
-			if v6 == "" {
-				v6 = ipn.IP.String()
-			}
-		}
-	}
-	if v6 != "" {
-		return v6
-	}
-	return "127.0.0.1"
 }
 
 // logWriter feeds net/http's error log into a Logger.
