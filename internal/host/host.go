@@ -5,8 +5,9 @@ import "net"
 
 // Advertise returns the host:port to advertise for a listener bound to
 // addr. An empty or unspecified host (":0", "0.0.0.0", "::") is replaced by
-// a private IP of the machine's up interfaces, IPv4 first, or else by
-// 127.0.0.1; the port is kept, so a ":0" address gives the real port.
+// an address of the machine's up interfaces (private before public, IPv4
+// before IPv6), or else by 127.0.0.1; the port is kept, so a ":0" address
+// gives the real port.
 func Advertise(addr net.Addr) (string, error) {
 	h, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
@@ -18,14 +19,25 @@ func Advertise(addr net.Addr) (string, error) {
 	return net.JoinHostPort(h, port), nil
 }
 
-// privateIP returns a private address of an up, non-loopback interface,
-// preferring IPv4, or 127.0.0.1.
+// privateIP returns the best unicast address of an up, non-loopback
+// interface: private IPv4, private IPv6, public IPv4, public IPv6, and
+// 127.0.0.1 when there is none.
 func privateIP() string {
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return "127.0.0.1"
 	}
-	var v6 string
+	var best net.IP
+	rank := func(ip net.IP) int {
+		r := 0
+		if ip.IsPrivate() {
+			r += 2
+		}
+		if ip.To4() != nil {
+			r++
+		}
+		return r
+	}
 	for _, iface := range ifaces {
 		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 {
 			continue
@@ -36,19 +48,16 @@ func privateIP() string {
 		}
 		for _, a := range addrs {
 			ipn, ok := a.(*net.IPNet)
-			if !ok || !ipn.IP.IsPrivate() {
+			if !ok || !ipn.IP.IsGlobalUnicast() {
 				continue
 			}
-			if ip4 := ipn.IP.To4(); ip4 != nil {
-				return ip4.String()
-			}
-			if v6 == "" {
-				v6 = ipn.IP.String()
+			if best == nil || rank(ipn.IP) > rank(best) {
+				best = ipn.IP
 			}
 		}
 	}
-	if v6 != "" {
-		return v6
+	if best == nil {
+		return "127.0.0.1"
 	}
-	return "127.0.0.1"
+	return best.String()
 }
