@@ -14,9 +14,9 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/zelos-go/zelos/contrib/middleware/protovalidate"
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/middleware/validate"
-	"github.com/zelos-go/zelos/contrib/middleware/protovalidate"
 )
 
 // userType returns a message type test.User { string name = 1; } whose name
