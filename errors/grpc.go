@@ -108,9 +108,8 @@ func (e *Error) GRPCStatus() *status.Status {
 		}
 		md[httpCodeKey] = strconv.Itoa(e.Code)
 	}
-	if e.Reason == "" && len(md) == 0 {
-		return s
-	}
+	// The ErrorInfo is attached even with no reason, so that a status without
+	// one is known to come from a foreign server (see fromStatus).
 	ds, err := s.WithDetails(&errdetails.ErrorInfo{Reason: e.Reason, Metadata: md})
 	if err != nil {
 		return s
@@ -119,7 +118,9 @@ func (e *Error) GRPCStatus() *status.Status {
 }
 
 // FromGRPCStatus converts a gRPC status into an *Error, reading the reason
-// and metadata from its ErrorInfo detail. A nil or OK status gives nil.
+// and metadata from its ErrorInfo detail. A status without one, from a
+// server that is not Zelos, gets its gRPC code's name as the reason, such as
+// UNAVAILABLE. A nil or OK status gives nil.
 func FromGRPCStatus(s *status.Status) *Error {
 	if s == nil || s.Code() == codes.OK {
 		return nil
@@ -128,7 +129,7 @@ func FromGRPCStatus(s *status.Status) *Error {
 }
 
 func fromStatus(s *status.Status) *Error {
-	e := &Error{Code: FromGRPCCode(s.Code()), Message: s.Message()}
+	e := &Error{Code: FromGRPCCode(s.Code()), Message: s.Message(), Reason: codeReason(s.Code())}
 	for _, d := range s.Details() {
 		info, ok := d.(*errdetails.ErrorInfo)
 		if !ok {
@@ -152,10 +153,26 @@ func fromStatus(s *status.Status) *Error {
 		}
 		break
 	}
-	if e.Reason == "" && s.Code() == codes.Unknown {
-		e.Reason = UnknownReason
-	}
 	return e
+}
+
+// codeReason returns the upper-snake-case name of a gRPC code, such as
+// DEADLINE_EXCEEDED, the reason of errors from servers that send none.
+func codeReason(c codes.Code) string {
+	name := c.String()
+	b := make([]byte, 0, len(name)+4)
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		if ch >= 'A' && ch <= 'Z' {
+			if i > 0 {
+				b = append(b, '_')
+			}
+			b = append(b, ch)
+			continue
+		}
+		b = append(b, ch-'a'+'A')
+	}
+	return string(b)
 }
 
 func fromContextError(err error) *Error {

@@ -196,6 +196,10 @@ func (r *Registry) Deregister(ctx context.Context, service *registry.ServiceInst
 		g.stop()
 		lease = clientv3.LeaseID(g.lease.Load())
 	}
+	if cerr := r.client.Ctx().Err(); cerr != nil {
+		// A closed client cannot reach etcd; the lease expires on its own.
+		return fmt.Errorf("etcd: deregister %q (id %q) at %s: client closed: %w", service.Name, service.ID, key, cerr)
+	}
 	_, err := r.client.Delete(ctx, key)
 	if lease != 0 {
 		if _, rerr := r.client.Revoke(ctx, lease); rerr != nil && !errors.Is(rerr, rpctypes.ErrLeaseNotFound) {
