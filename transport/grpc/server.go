@@ -258,7 +258,7 @@ func (s *Server) Start(ctx context.Context) error {
 	for name := range s.srv.GetServiceInfo() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
-	_ = s.logger.Log(log.LevelInfo, "msg", "gRPC server listening", "endpoint", s.epString)
+	_ = s.logger.Log(log.LevelInfo, "msg", "gRPC server listening", "addr", lis.Addr().String(), "endpoint", s.epString)
 	err := s.srv.Serve(lis)
 	if err == nil || stderrors.Is(err, ggrpc.ErrServerStopped) {
 		return nil
@@ -276,6 +276,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.stopped = true
 	serving, lis, ep := s.serving, s.lis, s.epString
 	s.mu.Unlock()
+	_ = s.logger.Log(log.LevelInfo, "msg", "gRPC server stopping", "endpoint", ep)
 	if !serving && lis != nil {
 		// Bound by Endpoint but never served: Serve will not close it.
 		_ = lis.Close()

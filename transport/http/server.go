@@ -297,7 +297,7 @@ func (s *Server) Start(ctx context.Context) error {
 	lis, u := s.lis, s.endpoint
 	s.mu.Unlock()
 
-	_ = s.logger.Log(log.LevelInfo, "msg", "[HTTP] server listening on: "+lis.Addr().String(), "endpoint", u.String())
+	_ = s.logger.Log(log.LevelInfo, "msg", "HTTP server listening", "addr", lis.Addr().String(), "endpoint", u.String())
 	var err error
 	if s.tlsConf != nil {
 		err = hs.ServeTLS(lis, "", "")
@@ -326,7 +326,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		}
 		return s.streams.wait(ctx)
 	}
-	_ = s.logger.Log(log.LevelInfo, "msg", "[HTTP] server stopping")
+	_ = s.logger.Log(log.LevelInfo, "msg", "HTTP server stopping")
 	err := hs.Shutdown(ctx)
 	if err != nil {
 		_ = hs.Close()
