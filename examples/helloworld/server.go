@@ -21,8 +21,8 @@ import (
 // request, so that clients can see the load balancing at work.
 const instanceHeader = "x-helloworld-instance"
 
-// NewHTTPServer returns the HTTP server with the Greeter's routes. The
-// routes are written by hand with the helpers generated code uses. id is
+// NewHTTPServer returns the HTTP server with the Greeter's routes, as
+// generated from the google.api.http rules in greeter.proto. id is
 // the instance ID sent in the instanceHeader reply header.
 func NewHTTPServer(c *ServerConfig, id string, greeter *GreeterService, logger log.Logger) (*http.Server, error) {
 	timeout, err := parseTimeout(c.Timeout)
@@ -41,9 +41,7 @@ func NewHTTPServer(c *ServerConfig, id string, greeter *GreeterService, logger l
 			instance(id),
 		),
 	)
-	r := srv.Route("/")
-	http.Unary(r, "GET", "/helloworld/{name}", v1.Greeter_SayHello_FullMethodName, greeter.SayHello)
-	http.ServerStream(r, "GET", "/helloworld/{name}/stream", v1.Greeter_SayHelloStream_FullMethodName, greeter.SayHelloStream)
+	v1.RegisterGreeterHTTPServer(srv, greeter)
 	return srv, nil
 }
 
