@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs gofmt, go vet and the race-enabled tests of every module in go.work.
 # `go test ./...` from the root does not reach nested modules; this does.
+# It ends with one line counting every test run, across all modules.
 # Usage: scripts/test.sh [extra go test flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +13,19 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
+mkdir -p bin
+go build -o bin/testsummary ./internal/cmd/testsummary
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
 status=0
+n=0
 for mod in $(scripts/modules.sh); do
+	n=$((n + 1))
 	echo "=== module $mod"
 	(cd "$mod" && go vet ./...) || status=1
-	(cd "$mod" && go test -race -count=1 -timeout 10m "$@" ./...) || status=1
+	(cd "$mod" && go test -json -race -count=1 -timeout 10m "$@" ./...) | tee "$results/$n.json" | bin/testsummary || status=1
 done
+echo "=== all modules"
+cat "$results"/*.json | bin/testsummary | tail -n 1
 exit $status
