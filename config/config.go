@@ -192,10 +192,23 @@ func stopAll(ws []Watcher) {
 }
 
 // build merges and resolves the KeyValues of all Sources into a new tree.
-func (c *config) build(all [][]*KeyValue) (map[string]any, error) {
+// A panic in the Decoder or Resolver is returned as an error, so that it
+// fails a reload rather than crashing the reload goroutine.
+func (c *config) build(all [][]*KeyValue) (_ map[string]any, err error) {
+	var cur *KeyValue // being decoded; nil while resolving
+	defer func() {
+		switch r := recover(); {
+		case r == nil:
+		case cur != nil:
+			err = fmt.Errorf("config: decode %q: panic: %v", cur.Key, r)
+		default:
+			err = fmt.Errorf("config: resolve placeholders: panic: %v", r)
+		}
+	}()
 	tree := map[string]any{}
 	for _, kvs := range all {
 		for _, kv := range kvs {
+			cur = kv
 			if kv.Format == FormatEnv {
 				applyEnv(tree, kv)
 				continue
@@ -207,6 +220,7 @@ func (c *config) build(all [][]*KeyValue) (map[string]any, error) {
 			merge(tree, normalize(m).(map[string]any))
 		}
 	}
+	cur = nil
 	if err := c.opts.resolver(tree); err != nil {
 		return nil, err
 	}

@@ -166,6 +166,8 @@ func TestLoadErrors(t *testing.T) {
 		"format":      {static{{Key: "x.ini", Value: []byte("a=1"), Format: "ini"}}, []string{`unsupported format "ini"`}},
 		"placeholder": {static{yamlKV("a: {b: '${NOPE_UNSET}'}")}, []string{`key "a.b"`, `"${NOPE_UNSET}"`}},
 		"no file":     {file.NewSource(missing), []string{missing}},
+		// yaml.v3 panics on this document; it must be an error instead.
+		"yaml panic": {static{yamlKV("{{},<<}")}, []string{`"test.yaml"`, "yaml"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := config.New(config.WithSource(tc.src))
@@ -422,6 +424,12 @@ func TestReloadKeepsLastGood(t *testing.T) {
 	if v, _ := c.Value("v").Int(); v != 1 {
 		t.Errorf("after bad YAML v = %d, want last good 1", v)
 	}
+	// yaml.v3 panics on this document: the reload goroutine must survive.
+	replaceFile(t, path, "{{},<<}\n")
+	eventually(t, "reload error log for a document yaml.v3 panics on", func() bool {
+		_, ok := logs.find(log.LevelError, path, "unhashable")
+		return ok
+	})
 	replaceFile(t, path, "v: ${UNSET_ZTEST_VAR}\n")
 	eventually(t, "resolve error log", func() bool {
 		_, ok := logs.find(log.LevelError, path, "UNSET_ZTEST_VAR")
@@ -574,6 +582,30 @@ func TestCustomDecoderAndResolver(t *testing.T) {
 	}
 	if b, _ := c.Value("resolved").Bool(); !b {
 		t.Error("custom resolver not run")
+	}
+}
+
+func TestPanickingDecoderOrResolverFailsLoad(t *testing.T) {
+	for name, tc := range map[string]struct {
+		opt  config.Option
+		want string
+	}{
+		"decoder": {
+			config.WithDecoder(func(*config.KeyValue, map[string]any) error { panic("bad decoder") }),
+			`config: decode "test.yaml": panic: bad decoder`,
+		},
+		"resolver": {
+			config.WithResolver(func(map[string]any) error { panic("bad resolver") }),
+			`config: resolve placeholders: panic: bad resolver`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := config.New(config.WithSource(static{yamlKV("a: 1")}), tc.opt)
+			defer c.Close()
+			if err := c.Load(); err == nil || err.Error() != tc.want {
+				t.Errorf("Load: %v, want %s", err, tc.want)
+			}
+		})
 	}
 }
 

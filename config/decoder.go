@@ -32,8 +32,8 @@ func DefaultDecoder(kv *KeyValue, target map[string]any) error {
 		setPath(target, strings.Split(kv.Key, "."), string(kv.Value))
 		return nil
 	case "yaml", "yml":
-		var m map[string]any
-		if err := yaml.Unmarshal(kv.Value, &m); err != nil {
+		m, err := unmarshalYAML(kv.Value)
+		if err != nil {
 			return fmt.Errorf("config: decode %q as yaml: %w", kv.Key, err)
 		}
 		for k, v := range m {
@@ -57,6 +57,19 @@ func DefaultDecoder(kv *KeyValue, target map[string]any) error {
 	default:
 		return fmt.Errorf("config: decode %q: unsupported format %q", kv.Key, kv.Format)
 	}
+}
+
+// unmarshalYAML decodes a YAML mapping. yaml.v3 panics on some malformed
+// documents (such as "{{},<<}"); the panic becomes an error, so that a bad
+// file cannot crash a reload.
+func unmarshalYAML(data []byte) (m map[string]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	err = yaml.Unmarshal(data, &m)
+	return m, err
 }
 
 // normalize converts a decoded value into the tree's canonical types:

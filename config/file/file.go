@@ -179,6 +179,16 @@ func (w *watcher) settle() error {
 			timer.Stop()
 		}
 	}()
+	// changed starts or extends the debounce window.
+	changed := func() {
+		if timer == nil {
+			deadline = time.Now().Add(maxDelay)
+			timer = time.NewTimer(w.src.debounce)
+			fire = timer.C
+			return
+		}
+		timer.Reset(max(0, min(w.src.debounce, time.Until(deadline))))
+	}
 	for {
 		select {
 		case ev, ok := <-w.fw.Events:
@@ -188,16 +198,15 @@ func (w *watcher) settle() error {
 			if ev.Op == fsnotify.Chmod {
 				continue
 			}
-			if timer == nil {
-				deadline = time.Now().Add(maxDelay)
-				timer = time.NewTimer(w.src.debounce)
-				fire = timer.C
-				continue
-			}
-			timer.Reset(max(0, min(w.src.debounce, time.Until(deadline))))
+			changed()
 		case err, ok := <-w.fw.Errors:
 			if !ok {
 				return errStopped
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				// Events were dropped: re-read as if they had arrived.
+				changed()
+				continue
 			}
 			return fmt.Errorf("file: watch %s: %w", w.dir, err)
 		case <-fire:

@@ -247,19 +247,25 @@ func cutElem(path string) (e elem, ok bool) {
 
 // fieldError returns an error about the field named by key.
 func fieldError(key, format string, args ...any) error {
-	return fmt.Errorf("form: field %q: %s", key, fmt.Sprintf(format, args...))
+	return fmt.Errorf("form: field %q: %s", clipN(key, maxKeyInError), fmt.Sprintf(format, args...))
 }
 
 // invalidValue returns the error for a value that does not parse as typ.
 func invalidValue(key, value, typ string) error {
-	return fmt.Errorf("form: field %q: invalid value %q for %s", key, clip(value), typ)
+	return fmt.Errorf("form: field %q: invalid value %q for %s", clipN(key, maxKeyInError), clip(value), typ)
 }
 
+// maxKeyInError bounds the length of a key quoted in an error: real field
+// paths are far shorter, hostile ones need not be echoed whole.
+const maxKeyInError = 256
+
 // clip shortens user input quoted in error messages.
-func clip(s string) string {
-	const max = 64
-	if len(s) <= max {
+func clip(s string) string { return clipN(s, 64) }
+
+// clipN shortens s to n bytes and an ellipsis.
+func clipN(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	return s[:max] + "..."
+	return s[:n] + "..."
 }

@@ -109,6 +109,9 @@ func (c *Codec) Unmarshal(data []byte, v any) error {
 		m, ok = allocMessage(v)
 	}
 	if ok {
+		if !m.ProtoReflect().IsValid() {
+			return fmt.Errorf("json: cannot unmarshal into nil %T", v)
+		}
 		if err := c.UnmarshalOptions.Unmarshal(data, m); err != nil {
 			return fmt.Errorf("json: invalid JSON for %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 		}

@@ -176,3 +176,11 @@ func BenchmarkMarshalProto(b *testing.B) {
 		}
 	}
 }
+
+func TestUnmarshalNilMessage(t *testing.T) {
+	var m *typepb.Field // a nil message is an error, as in encoding/json, not a panic
+	err := encoding.GetCodec("json").Unmarshal([]byte(`{"name":"id"}`), m)
+	if err == nil || !strings.Contains(err.Error(), "nil *typepb.Field") {
+		t.Errorf("Unmarshal into nil *typepb.Field: %v", err)
+	}
+}

@@ -47,6 +47,9 @@ func (Codec) Unmarshal(data []byte, v any) error {
 	if !ok {
 		return fmt.Errorf("proto: cannot unmarshal into %T: not a proto.Message", v)
 	}
+	if !m.ProtoReflect().IsValid() {
+		return fmt.Errorf("proto: cannot unmarshal into nil %T", v)
+	}
 	if err := proto.Unmarshal(data, m); err != nil {
 		return fmt.Errorf("proto: invalid data for %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}

@@ -51,3 +51,11 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Marshal(bad utf8) error = %v", err)
 	}
 }
+
+func TestUnmarshalNilMessage(t *testing.T) {
+	var m *typepb.Field // a nil message is an error, as in encoding/json, not a panic
+	err := encoding.GetCodec("proto").Unmarshal([]byte("\x12\x02id"), m)
+	if err == nil || !strings.Contains(err.Error(), "nil *typepb.Field") {
+		t.Errorf("Unmarshal into nil *typepb.Field: %v", err)
+	}
+}

@@ -103,6 +103,9 @@ func (Codec) Unmarshal(data []byte, v any) error {
 		}
 		return nil
 	}
+	if !m.ProtoReflect().IsValid() {
+		return fmt.Errorf("yaml: cannot unmarshal into nil %T", v)
+	}
 	name := m.ProtoReflect().Descriptor().FullName()
 	var tree any
 	if err := unmarshalValue(data, &tree); err != nil {

@@ -112,3 +112,11 @@ func TestProtoErrors(t *testing.T) {
 		t.Errorf("Marshal(bad utf8) error = %v", err)
 	}
 }
+
+func TestUnmarshalNilMessage(t *testing.T) {
+	var m *typepb.Field // a nil message is an error, as in encoding/json, not a panic
+	err := encoding.GetCodec("yaml").Unmarshal([]byte("name: id\n"), m)
+	if err == nil || !strings.Contains(err.Error(), "nil *typepb.Field") {
+		t.Errorf("Unmarshal into nil *typepb.Field: %v", err)
+	}
+}
