@@ -46,9 +46,9 @@ func WithPropagatedPrefix(prefixes ...string) Option {
 
 // WithConstants adds metadata to every request: Server adds it to the
 // server context (request headers win), Client sends it (the context's
-// metadata wins).
+// metadata wins). Keys are lower-cased, as md.New does.
 func WithConstants(c md.Metadata) Option {
-	return func(o *options) { o.constants = c.Clone() }
+	return func(o *options) { o.constants = md.New(c) }
 }
 
 func newOptions(opts []Option) options {

@@ -101,6 +101,11 @@ func TestServerOptions(t *testing.T) {
 	if !ok || got.Get("region") != "eu" {
 		t.Errorf("server metadata = %v, %v; want the constants", got, ok)
 	}
+	// Constants built as a map literal, with keys that are not lower-case.
+	got, ok = serverMD(t, metadata.Server(metadata.WithConstants(md.Metadata{"X-Md-Global-App": {"shop"}})), http.Header{})
+	if !ok || got.Get("x-md-global-app") != "shop" {
+		t.Errorf("server metadata = %v, %v; want the mixed-case constant under its lower-case key", got, ok)
+	}
 	// Nothing: no metadata in the context.
 	if got, ok := serverMD(t, metadata.Server(), http.Header{"Accept": {"*/*"}}); ok {
 		t.Errorf("server metadata = %v without metadata headers", got)

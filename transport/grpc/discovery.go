@@ -57,7 +57,7 @@ func discoveryOptions(name string, o *clientOptions) ([]ggrpc.DialOption, error)
 	if sl == nil {
 		sl = selector.NewSelector(selector.Registry(disco))
 	}
-	cfg := &pickConfig{picker: sl.Build()}
+	cfg := &pickConfig{service: name, picker: sl.Build()}
 	if len(o.filters) > 0 {
 		cfg.selectOpts = []selector.SelectOption{selector.WithNodeFilter(o.filters...)}
 	}
@@ -73,8 +73,9 @@ func discoveryOptions(name string, o *clientOptions) ([]ggrpc.DialOption, error)
 }
 
 // pickConfig is a connection's selection state, carried to the balancer in
-// the attributes of every address the resolver produces.
+// the attributes of every resolver state.
 type pickConfig struct {
+	service    string          // the service name of the target
 	picker     selector.Picker // built once per connection; Apply keeps node statistics
 	selectOpts []selector.SelectOption
 }
@@ -120,7 +121,7 @@ func (b *resolverBuilder) Build(target resolver.Target, cc resolver.ClientConn, 
 		return nil, fmt.Errorf("transport/grpc: target %q names no service", target.URL.String())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &discoveryResolver{b: b, name: name, cc: cc, ctx: ctx, cancel: cancel}
+	r := &discoveryResolver{b: b, name: name, cc: cc, ctx: ctx, cancel: cancel, attrs: attributes.New(configKey{}, b.cfg)}
 	r.wg.Add(1)
 	go r.run()
 	return r, nil
@@ -132,6 +133,7 @@ type discoveryResolver struct {
 	b      *resolverBuilder
 	name   string
 	cc     resolver.ClientConn
+	attrs  *attributes.Attributes // of every state: the pickConfig
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -169,7 +171,7 @@ func (r *discoveryResolver) run() {
 		}
 		_ = r.b.logger.Log(log.LevelError, "msg", "gRPC discovery watch failed", "service", r.name, "error", err)
 		// A status error: grpc-go may hand it to calls as it is.
-		r.cc.ReportError(noNodeError(fmt.Errorf("watch service %q: %v", r.name, err)))
+		r.cc.ReportError(noNodeError(r.name, fmt.Errorf("watching the registry: %v", err)))
 		t := time.NewTimer(retry)
 		select {
 		case <-r.ctx.Done():
@@ -202,12 +204,12 @@ func (r *discoveryResolver) follow(w registry.Watcher) (updated bool, err error)
 		updated = true
 		// An error means the balancer got no address; it then reports no
 		// node to calls, and the next update recovers.
-		_ = r.cc.UpdateState(resolver.State{Addresses: r.addresses(list)})
+		_ = r.cc.UpdateState(resolver.State{Addresses: addresses(list), Attributes: r.attrs})
 	}
 }
 
 // addresses returns an address per grpc:// endpoint of the instances.
-func (r *discoveryResolver) addresses(list []*registry.ServiceInstance) []resolver.Address {
+func addresses(list []*registry.ServiceInstance) []resolver.Address {
 	addrs := make([]resolver.Address, 0, len(list))
 	for _, ins := range list {
 		if ins == nil {
@@ -218,7 +220,7 @@ func (r *discoveryResolver) addresses(list []*registry.ServiceInstance) []resolv
 			if err != nil || u.Scheme != "grpc" || u.Host == "" {
 				continue
 			}
-			attrs := attributes.New(instanceKey{}, instanceAttr{ins}).WithValue(configKey{}, r.b.cfg)
+			attrs := attributes.New(instanceKey{}, instanceAttr{ins})
 			addrs = append(addrs, resolver.Address{Addr: u.Host, Attributes: attrs})
 		}
 	}
@@ -255,14 +257,16 @@ type subConn struct {
 }
 
 func (b *discoveryBalancer) UpdateClientConnState(s balancer.ClientConnState) error {
+	if cfg, ok := s.ResolverState.Attributes.Value(configKey{}).(*pickConfig); ok {
+		b.cfg = cfg
+	}
+	var newErr error
 	seen := make(map[string]bool, len(s.ResolverState.Addresses))
 	for _, a := range s.ResolverState.Addresses {
-		cfg, _ := a.Attributes.Value(configKey{}).(*pickConfig)
 		ia, _ := a.Attributes.Value(instanceKey{}).(instanceAttr)
-		if cfg == nil || ia.ins == nil || seen[a.Addr] {
+		if b.cfg == nil || ia.ins == nil || seen[a.Addr] {
 			continue
 		}
-		b.cfg = cfg
 		seen[a.Addr] = true
 		if c, ok := b.subConns[a.Addr]; ok {
 			if !c.addr.Attributes.Equal(a.Attributes) {
@@ -279,7 +283,7 @@ func (b *discoveryBalancer) UpdateClientConnState(s balancer.ClientConnState) er
 			StateListener:      func(st balancer.SubConnState) { b.updateSubConnState(c, st) },
 		})
 		if err != nil {
-			b.lastErr = err
+			newErr = fmt.Errorf("connect to %s: %w", a.Addr, err)
 			continue
 		}
 		c.sc = sc
@@ -291,6 +295,11 @@ func (b *discoveryBalancer) UpdateClientConnState(s balancer.ClientConnState) er
 			c.sc.Shutdown()
 			delete(b.subConns, addr)
 		}
+	}
+	if newErr != nil || len(b.subConns) == 0 {
+		// With no SubConn left, the errors of those just shut down are not
+		// why calls fail.
+		b.lastErr = newErr
 	}
 	b.publish()
 	if len(b.subConns) == 0 {
@@ -380,7 +389,11 @@ func (b *discoveryBalancer) publish() {
 	default:
 		err := b.lastErr
 		if _, ok := status.FromError(err); !ok || err == nil {
-			err = noNodeError(err)
+			service := ""
+			if b.cfg != nil {
+				service = b.cfg.service
+			}
+			err = noNodeError(service, err)
 		}
 		b.cc.UpdateState(balancer.State{
 			ConnectivityState: connectivity.TransientFailure,
@@ -389,10 +402,10 @@ func (b *discoveryBalancer) publish() {
 	}
 }
 
-// noNodeError is the status error of calls finding no instance to go to:
-// 503 NO_AVAILABLE_NODE.
-func noNodeError(cause error) error {
-	msg := "no instance of the service is available"
+// noNodeError is the status error of calls finding no instance of service
+// to go to: 503 NO_AVAILABLE_NODE.
+func noNodeError(service string, cause error) error {
+	msg := fmt.Sprintf("no instance of service %q is available", service)
 	if cause != nil {
 		msg += ": " + cause.Error()
 	}

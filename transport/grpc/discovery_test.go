@@ -301,3 +301,37 @@ func TestStopWithConnectedClient(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoveryNoInstanceErrorIsCurrent checks that once the last instance
+// is deregistered, calls fail naming the service and not with the connection
+// error of the instance that went away.
+func TestDiscoveryNoInstanceErrorIsCurrent(t *testing.T) {
+	r := registry.NewInMemory()
+	a := startInstance(t, r, "a", "v1")
+	client := dialDiscovery(t, grpc.WithDiscovery(r))
+	ctx := testCtx(t)
+	if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}, ggrpc.WaitForReady(true)); err != nil {
+		t.Fatal(err)
+	}
+
+	// The instance stops without deregistering: calls fail with its
+	// connection (or health) error.
+	a.stop(t)
+	eventually(t, 10*time.Second, "calls to fail", func() bool {
+		_, err := client.UnaryCall(ctx, &testpb.SimpleRequest{})
+		return err != nil
+	})
+
+	if err := r.Deregister(context.Background(), a.ins); err != nil {
+		t.Fatal(err)
+	}
+	const want = `no instance of service "echo.service" is available`
+	var err error
+	eventually(t, 10*time.Second, "the error to name the service only", func() bool {
+		_, err = client.UnaryCall(ctx, &testpb.SimpleRequest{})
+		return errors.FromError(err).Message == want
+	})
+	if !errors.IsServiceUnavailable(err) || errors.Reason(err) != selector.ReasonNoAvailableNode {
+		t.Errorf("error = %v, want 503 %s", err, selector.ReasonNoAvailableNode)
+	}
+}

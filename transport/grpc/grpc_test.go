@@ -570,6 +570,44 @@ func TestEndpoint(t *testing.T) {
 	}
 }
 
+// closeListener records that it was closed.
+type closeListener struct {
+	net.Listener
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *closeListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+func TestStartWithDoneContext(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := &closeListener{Listener: l, closed: make(chan struct{})}
+	srv := grpc.NewServer(grpc.Listener(lis), grpc.Logger(quiet))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := srv.Start(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Start with a done context = %v, want context.Canceled", err)
+	}
+	if err := srv.Stop(context.Background()); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	select {
+	case <-lis.closed:
+	default:
+		t.Error("Stop left the listener of a server that never served open")
+	}
+	// Start after Stop returns nil at once.
+	if err := srv.Start(context.Background()); err != nil {
+		t.Errorf("Start after Stop = %v, want nil", err)
+	}
+}
+
 func TestGracefulStop(t *testing.T) {
 	svc := newTestService("a")
 	srv := grpc.NewServer(grpc.Address("127.0.0.1:0"), grpc.Logger(quiet))

@@ -235,10 +235,15 @@ func (s *Server) listenLocked() error {
 	return nil
 }
 
-// Start serves until Stop is called. It returns nil after Stop, and an
-// error if listening or serving fails.
+// Start serves until Stop is called. It returns nil after Stop (also when
+// Stop came first), and an error if ctx is already done or listening or
+// serving fails.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
 	if err := s.listenLocked(); err != nil {
 		s.mu.Unlock()
 		return err
@@ -247,13 +252,15 @@ func (s *Server) Start(ctx context.Context) error {
 		s.mu.Unlock()
 		return fmt.Errorf("transport/grpc: server on %s already started", s.epString)
 	}
+	if err := ctx.Err(); err != nil {
+		// Not serving: Stop closes the listener.
+		s.mu.Unlock()
+		return fmt.Errorf("transport/grpc: start server on %s: %w", s.epString, err)
+	}
 	s.serving = true
 	lis := s.lis
 	s.mu.Unlock()
 
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("transport/grpc: start server on %s: %w", s.epString, err)
-	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	for name := range s.srv.GetServiceInfo() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
