@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"mime/multipart"
 	nethttp "net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -298,5 +302,79 @@ func TestOversizeChunkedBody(t *testing.T) {
 	defer res.Body.Close()
 	if res.StatusCode != 413 || res.ContentLength == 0 {
 		t.Errorf("chunked oversize = %d", res.StatusCode)
+	}
+}
+
+// A plain handler gets a copy of the request; the temporary files of a
+// multipart form it parses must still be removed after the request.
+func TestPlainHandlerMultipartTempFilesRemoved(t *testing.T) {
+	srv := NewServer(Logger(discard))
+	var tmp string
+	srv.HandleFunc("POST /upload", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		if err := r.ParseMultipartForm(0); err != nil { // files go to disk
+			nethttp.Error(w, err.Error(), 400)
+			return
+		}
+		f, err := r.MultipartForm.File["file"][0].Open()
+		if err != nil {
+			nethttp.Error(w, err.Error(), 500)
+			return
+		}
+		defer f.Close()
+		if osf, ok := f.(*os.File); ok {
+			tmp = osf.Name()
+		}
+	})
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	fw, _ := mw.CreateFormFile("file", "a.txt")
+	_, _ = fw.Write([]byte("on disk"))
+	_ = mw.Close()
+	req := httptest.NewRequest("POST", "/upload", &mp)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Fatalf("upload = %d %q", w.Code, w.Body.String())
+	}
+	if tmp == "" {
+		t.Fatal("the uploaded file was not stored on disk")
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		_ = os.Remove(tmp)
+		t.Errorf("temporary file %s still exists after the request (stat: %v)", tmp, err)
+	}
+}
+
+// stingyBody announces a large body but sends only a few bytes.
+type stingyBody struct{ sent bool }
+
+func (b *stingyBody) Read(p []byte) (int, error) {
+	if b.sent {
+		return 0, io.ErrUnexpectedEOF
+	}
+	b.sent = true
+	return copy(p, `{"id":1`), nil
+}
+
+func (*stingyBody) Close() error { return nil }
+
+// A Content-Length is a claim, not data: the decoder must not allocate
+// what a client announces before it sends it.
+func TestDecoderDoesNotTrustContentLength(t *testing.T) {
+	req := httptest.NewRequest("POST", "/", nil)
+	req.Header.Set("Content-Type", "application/json")
+	req.Body = &stingyBody{}
+	req.ContentLength = 60 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var u user
+	err := DefaultRequestDecoder(req, &u)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("decoding a truncated body succeeded")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Errorf("decoding a 7-byte body announced as 60 MiB allocated %d MiB", got>>20)
 	}
 }

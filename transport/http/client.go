@@ -120,7 +120,8 @@ func WithErrorDecoder(d DecodeErrorFunc) ClientOption {
 func WithContentType(ct string) ClientOption { return func(o *clientOptions) { o.contentType = ct } }
 
 // WithMaxResponseSize bounds the reply bodies read; larger replies fail
-// with RESPONSE_TOO_LARGE. The default is DefaultMaxResponseSize.
+// with RESPONSE_TOO_LARGE. The default is DefaultMaxResponseSize; zero or
+// less means no bound.
 func WithMaxResponseSize(n int64) ClientOption { return func(o *clientOptions) { o.maxResponse = n } }
 
 // WithLogger sets the logger of discovery errors; log.DefaultLogger by
@@ -423,7 +424,9 @@ func (c *Client) call(ctx context.Context, _ any) (any, error) {
 		return nil, err
 	}
 	tr.replyHeader = res.Header
-	res.Body = &limitedBody{rc: res.Body, n: c.opts.maxResponse}
+	if c.opts.maxResponse > 0 {
+		res.Body = &limitedBody{rc: res.Body, n: c.opts.maxResponse}
+	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		err = c.opts.errorDecoder(ctx, res)
 		if err == nil {

@@ -282,3 +282,50 @@ func TestEncodeURL(t *testing.T) {
 		}
 	}
 }
+
+// A client middleware may call the rest of the chain more than once (a
+// retry): every attempt must send the whole body.
+func TestClientRetrySendsBodyAgain(t *testing.T) {
+	srv, base := startServer(t)
+	var mu sync.Mutex
+	var names []string
+	Unary(srv.Route("/"), "POST", "/v1/users", "/Svc/Create",
+		func(ctx context.Context, in *user) (*user, error) {
+			mu.Lock()
+			names = append(names, in.Name)
+			mu.Unlock()
+			return in, nil
+		})
+	twice := func(next middleware.Handler) middleware.Handler {
+		return func(ctx context.Context, req any) (any, error) {
+			if _, err := next(ctx, req); err != nil {
+				return nil, fmt.Errorf("first attempt: %w", err)
+			}
+			return next(ctx, req)
+		}
+	}
+	c := newClient(t, WithEndpoint(base), WithMiddleware(twice))
+	var u user
+	if err := c.Invoke(context.Background(), "POST", "/v1/users", &user{Name: "ann"}, &u); err != nil {
+		t.Fatalf("Invoke with a retrying middleware: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(names) != 2 || names[0] != "ann" || names[1] != "ann" {
+		t.Errorf("server received names %q, want [ann ann]", names)
+	}
+}
+
+// WithMaxResponseSize(0), like the server's MaxBodySize(0), lifts the bound.
+func TestClientMaxResponseSizeZeroIsUnbounded(t *testing.T) {
+	srv, base := startServer(t)
+	big := strings.Repeat("x", 1000)
+	srv.Route("/").GET("/big", func(ctx Context) error { return ctx.String(200, big) })
+	for _, n := range []int64{0, -1} {
+		c := newClient(t, WithEndpoint(base), WithMaxResponseSize(n))
+		var s string
+		if err := c.Invoke(context.Background(), "GET", "/big", nil, &s); err != nil || s != big {
+			t.Errorf("WithMaxResponseSize(%d): Invoke = %v, %d bytes", n, err, len(s))
+		}
+	}
+}

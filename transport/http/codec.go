@@ -276,6 +276,11 @@ func DefaultRequestDecoder(r *nethttp.Request, v any) error {
 	return nil
 }
 
+// preallocMax bounds the buffer readBody allocates from the declared
+// Content-Length before any byte arrived, so that a client announcing a big
+// body and sending little costs the server little memory.
+const preallocMax = 1 << 20
+
 // readBody reads the whole body, which the server has bounded.
 func readBody(r *nethttp.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == nethttp.NoBody {
@@ -283,7 +288,7 @@ func readBody(r *nethttp.Request) ([]byte, error) {
 	}
 	var data []byte
 	var err error
-	if n := r.ContentLength; n > 0 && n <= 64<<20 {
+	if n := r.ContentLength; n > 0 && n <= preallocMax {
 		data = make([]byte, n)
 		_, err = io.ReadFull(r.Body, data)
 	} else {

@@ -81,7 +81,6 @@ type HandlerFunc func(Context) error
 // request's middleware contexts.
 type reqCtx struct {
 	rt     *route
-	w      nethttp.ResponseWriter // the writer as given to the route, below sw
 	req    *nethttp.Request
 	parent context.Context // the request's context
 	cur    context.Context // the context the handler sees
@@ -92,7 +91,7 @@ type reqCtx struct {
 	vars   url.Values
 	query  url.Values
 
-	sw      statusWriter
+	sw      statusWriter // sw.ResponseWriter is the writer as given to the route
 	limited bool
 	sse     *SSEWriter
 	done    bool // the reply is on its way (SSE, WebSocket)
@@ -251,7 +250,7 @@ func (c *reqCtx) limitBody() error {
 	if c.req.ContentLength > max {
 		return tooLarge(max)
 	}
-	c.req.Body = nethttp.MaxBytesReader(c.w, c.req.Body, max)
+	c.req.Body = nethttp.MaxBytesReader(c.sw.ResponseWriter, c.req.Body, max)
 	return nil
 }
 

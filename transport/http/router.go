@@ -142,8 +142,8 @@ type routeOptions struct {
 
 // Body sets where a Unary or ServerStream route's body goes: "*" for the
 // whole request message, "field" for that top-level field (proto, json or Go
-// name), "" for no body. The default is "*" for POST, PUT and PATCH and ""
-// otherwise.
+// name), "" for no body. The default is "*" for POST, PUT, PATCH and
+// any-method routes, and "" otherwise.
 func Body(field string) RouteOption {
 	return func(o *routeOptions) { o.body, o.bodySet = field, true }
 }
@@ -279,6 +279,10 @@ func (r *Router) handlePlain(method, path string, h nethttp.Handler) {
 		}
 		c.done = true
 		h.ServeHTTP(c.sw.ResponseWriter, req)
+		if req.MultipartForm != nil && req.MultipartForm != c.req.MultipartForm {
+			// req is our copy: neither net/http nor dispatch cleans up its form.
+			_ = req.MultipartForm.RemoveAll()
+		}
 	}
 	if rt.mw == nil {
 		rt.handle = func(c *reqCtx) error {

@@ -191,7 +191,7 @@ func (s *Server) dispatch(w nethttp.ResponseWriter, r *nethttp.Request) {
 		return
 	}
 	rt := e.Value
-	c := &reqCtx{rt: rt, w: w, req: r, op: rt.op, parent: r.Context()}
+	c := &reqCtx{rt: rt, req: r, op: rt.op, parent: r.Context()}
 	c.sw.ResponseWriter = w
 	c.cur = c.base()
 	if len(rt.tpl.Variables) > 0 {
@@ -223,7 +223,7 @@ func (rt *route) serveFiltered(w nethttp.ResponseWriter, r *nethttp.Request) {
 		rt.srv.errorEncoder(w, r, errors.InternalServer("CONTEXT_LOST", "a route filter replaced the request context"))
 		return
 	}
-	c.w, c.req, c.cur = w, r, r.Context()
+	c.req, c.cur = r, r.Context()
 	c.sw.ResponseWriter = w
 	rt.serve(c)
 }
@@ -241,7 +241,7 @@ func (rt *route) serve(c *reqCtx) {
 		}
 		return
 	}
-	rt.errorEncoder(c.w, c.req, err)
+	rt.errorEncoder(c.sw.ResponseWriter, c.req, err)
 }
 
 // noRoute writes 404 or 405.
@@ -342,7 +342,8 @@ func (s *Server) Stop(ctx context.Context) error {
 // http://192.168.1.10:8000, listening first if needed (Start then reuses the
 // listener). For an address without a host or with an unspecified one
 // (0.0.0.0, ::) the host is the first private IP of the machine, or
-// 127.0.0.1; the port is the real one for ":0".
+// 127.0.0.1; the port is the real one for ":0". It fails once Stop was
+// called if the server never listened.
 func (s *Server) Endpoint() (*url.URL, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -355,6 +356,10 @@ func (s *Server) Endpoint() (*url.URL, error) {
 
 func (s *Server) listenLocked() error {
 	if s.lis == nil {
+		if s.stopped {
+			// Nothing would close a listener opened now.
+			return fmt.Errorf("http: listen on %s %q: the server is stopped", s.network, s.address)
+		}
 		lis, err := net.Listen(s.network, s.address)
 		if err != nil {
 			return fmt.Errorf("http: listen on %s %q: %w", s.network, s.address, err)

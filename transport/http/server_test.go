@@ -415,6 +415,10 @@ func TestEndpoint(t *testing.T) {
 	if err := s2.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Endpoint after Stop does not open a listener nothing would close.
+	if u, err := s2.Endpoint(); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Errorf("Endpoint after Stop = %v, %v; want a stopped error", u, err)
+	}
 }
 
 func TestGracefulStop(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/zelos-go/zelos/errors"
@@ -295,3 +296,14 @@ type noFlush struct{}
 func (noFlush) Header() nethttp.Header      { return nethttp.Header{} }
 func (noFlush) Write(b []byte) (int, error) { return len(b), nil }
 func (noFlush) WriteHeader(int)             {}
+
+func TestCloseReasonIsValidUTF8(t *testing.T) {
+	se := errors.InternalServer("BROKEN", strings.Repeat("é", 100))
+	got := closeReason(se)
+	if len(got) > 123 || !utf8.ValidString(got) || !strings.HasPrefix(got, "BROKEN: é") {
+		t.Errorf("closeReason = %q (%d bytes), want a valid UTF-8 prefix of at most 123 bytes", got, len(got))
+	}
+	if got := closeReason(errors.BadRequest("R", "short")); got != "R: short" {
+		t.Errorf("closeReason = %q, want %q", got, "R: short")
+	}
+}

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/zelos-go/zelos/errors"
@@ -65,14 +66,19 @@ func (r *Router) WebSocket(path string, h WebSocketHandler, opts ...RouteOption)
 }
 
 // closeReason is the error's reason and message, cut to the 123 bytes a
-// close frame allows.
+// close frame allows without splitting a UTF-8 character (peers fail the
+// connection on a reason that is not valid UTF-8).
 func closeReason(se *errors.Error) string {
 	s := se.Reason
 	if se.Message != "" {
 		s += ": " + se.Message
 	}
 	if len(s) > 123 {
-		s = s[:123]
+		n := 123
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
 	}
 	return s
 }

@@ -168,7 +168,7 @@ func naiveMatch(tp *Template, path string) bool {
 		}
 		return len(segs) == len(tp.Segments)
 	}
-	if i := strings.LastIndexByte(path, ':'); i > strings.LastIndexByte(path, '/') {
+	if i := strings.LastIndexByte(path, ':'); i > strings.LastIndexByte(path, '/') && i < len(path)-1 {
 		if try(path[:i], verbOf(path[i+1:])) {
 			return true
 		}

@@ -136,6 +136,7 @@ func TestMatch(t *testing.T) {
 		{"POST", "/v1/users/42:cancel", "POST /v1/users/{id}:cancel", []string{"42"}},
 		{"GET", "/v1/users/42:cancel", "GET /v1/users/{id}", []string{"42:cancel"}},
 		{"GET", "/v1/users/42:nope", "GET /v1/users/{id}", []string{"42:nope"}},
+		{"GET", "/v1/users/42:", "GET /v1/users/{id}", []string{"42:"}}, // an empty verb is no verb
 		{"GET", "/v1/users/a%2Fb", "GET /v1/users/{id}", []string{"a%2Fb"}},
 		{"GET", "/v1/users/42/posts/7", "GET /v1/users/{id}/posts/{post}", []string{"42", "7"}},
 		{"GET", "/v1/shelves/1/books/2", "GET /v1/{name=shelves/*/books/*}", []string{"shelves/1/books/2"}},
@@ -183,6 +184,7 @@ func TestNoMatchAndAllowed(t *testing.T) {
 		{"DELETE", "/a/b/c", []string{"GET", "HEAD", "POST"}},
 		{"GET", "/files/docs/a", nil},
 		{"POST", "/files/docs/a:download", []string{"GET", "HEAD"}},
+		{"GET", "/v1/users:", nil}, // not GET /v1/users with an empty verb
 	}
 	for _, tt := range tests {
 		if e, _ := tr.Match(tt.method, tt.path); e != nil {

@@ -40,6 +40,7 @@ const (
 
 // Segment is one segment of a parsed template.
 type Segment struct {
+	// Kind is what the segment matches.
 	Kind Kind
 	// Literal is the unescaped literal of a Literal segment.
 	Literal string
@@ -72,9 +73,12 @@ type Template struct {
 
 // Error is a template syntax error.
 type Error struct {
+	// Template is the template that failed to parse.
 	Template string
-	Offset   int
-	Msg      string
+	// Offset is the byte offset of the error in Template.
+	Offset int
+	// Msg describes the error.
+	Msg string
 }
 
 // Error implements error.

@@ -161,13 +161,24 @@ func (t *Tree[T]) Match(method, path string) (*Endpoint[T], string) {
 		return nil, ""
 	}
 	if t.hasVerbs {
-		if i := strings.LastIndexByte(path, ':'); i > strings.LastIndexByte(path, '/') {
+		if i := verbIndex(path); i >= 0 {
 			if e := t.root.find(path[:i], 1, method, verbOf(path[i+1:])); e != nil {
 				return e, path[:i]
 			}
 		}
 	}
 	return t.root.find(path, 1, method, ""), path
+}
+
+// verbIndex returns the index of the ":" before the custom verb of path, or
+// -1 if it has none. A verb follows the last "/" and is not empty (a
+// template's never is), so "/a:" has none and its last segment is "a:".
+func verbIndex(path string) int {
+	i := strings.LastIndexByte(path, ':')
+	if i <= strings.LastIndexByte(path, '/') || i == len(path)-1 {
+		return -1
+	}
+	return i
 }
 
 // verbOf decodes the verb of a request path.
@@ -246,7 +257,7 @@ func (t *Tree[T]) Allowed(path string, dst []string) []string {
 	}
 	start := len(dst)
 	if t.hasVerbs {
-		if i := strings.LastIndexByte(path, ':'); i > strings.LastIndexByte(path, '/') {
+		if i := verbIndex(path); i >= 0 {
 			dst = t.root.allowed(path[:i], 1, verbOf(path[i+1:]), dst)
 		}
 	}
