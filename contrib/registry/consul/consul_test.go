@@ -6,11 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	"go.uber.org/goleak"
 
 	"github.com/zelos-go/zelos/contrib/registry/consul"
@@ -471,5 +474,107 @@ func TestErrors(t *testing.T) {
 	err := r.Register(ctx, instance("svc", "a"))
 	if err == nil || !strings.Contains(err.Error(), `register "svc" (id "a")`) {
 		t.Fatalf("Register with Consul down = %v, want an error naming the instance", err)
+	}
+}
+
+// The service's Address and Port are the first endpoint's, even when it has
+// no host (Consul then uses the agent's address).
+func TestAddressIsFirstEndpoint(t *testing.T) {
+	f := newFakeConsul(t)
+	ctx := context.Background()
+	r := consul.New(f.client(t), consul.WithHealthCheck(false))
+	a := &registry.ServiceInstance{ID: "a", Name: "svc", Endpoints: []string{"grpc://:9000", "http://10.0.0.1:8000"}}
+	if err := r.Register(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if reg, _ := f.registration("a"); reg.Address != "" || reg.Port != 9000 {
+		t.Fatalf("Address, Port = %q, %d; want \"\", 9000 from the first endpoint", reg.Address, reg.Port)
+	}
+	if err := r.Deregister(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A TTL too short to divide in three must not panic the heartbeat.
+func TestTinyTTL(t *testing.T) {
+	f := newFakeConsul(t)
+	ctx := context.Background()
+	r := consul.New(f.client(t), consul.WithTTL(time.Nanosecond))
+	a := instance("svc", "a")
+	if err := r.Register(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // let the heartbeat tick a few times
+	if err := r.Deregister(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Deregister that races a Register of the same instance leaves either the
+// instance registered with its heartbeat, or neither: never a heartbeat that
+// brings a deregistered instance back.
+func TestRegisterDeregisterRace(t *testing.T) {
+	f := newFakeConsul(t)
+	ctx := context.Background()
+	const ttl = 150 * time.Millisecond
+	r := consul.New(f.client(t), consul.WithTTL(ttl))
+	var gone []string
+	for i := range 20 {
+		in := instance("svc", "race-"+strconv.Itoa(i))
+		done := make(chan error, 1)
+		go func() { done <- r.Register(ctx, in) }()
+		if err := r.Deregister(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.registration(in.ID); !ok {
+			gone = append(gone, in.ID)
+		}
+	}
+	time.Sleep(2 * ttl) // heartbeats tick every ttl/3
+	for _, id := range gone {
+		if _, ok := f.registration(id); ok {
+			t.Errorf("instance %s came back after Deregister", id)
+		}
+	}
+	for i := range 20 {
+		if err := r.Deregister(ctx, instance("svc", "race-"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Register and Deregister honour their context while another call holds
+// the registry.
+func TestRegisterHonoursContext(t *testing.T) {
+	release := make(chan struct{})
+	var entered sync.Once
+	in := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		entered.Do(func() { close(in) })
+		<-release
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer slow.Close()
+	cfg := api.DefaultConfig()
+	cfg.Address = slow.Listener.Addr().String()
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := consul.New(c)
+	first := make(chan error, 1)
+	go func() { first <- r.Register(context.Background(), instance("svc", "a")) }()
+	<-in
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := r.Deregister(ctx, instance("svc", "a")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Deregister while Register is running = %v, want DeadlineExceeded", err)
+	}
+	close(release)
+	if err := <-first; err == nil {
+		t.Error("Register against a failing agent succeeded")
 	}
 }

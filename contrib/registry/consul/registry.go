@@ -33,7 +33,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -137,12 +136,15 @@ func WithLogger(l log.Logger) Option {
 }
 
 // Registry registers and discovers service instances in Consul. It is safe
-// for concurrent use.
+// for concurrent use; Register and Deregister calls run one at a time.
 type Registry struct {
 	client *api.Client
 	opts   options
 
-	mu    sync.Mutex
+	// sem, a lock that honours contexts, serializes Register and
+	// Deregister, so that the agent's services and the heartbeats agree
+	// even when they race; it guards beats.
+	sem   chan struct{}
 	beats map[string]*heartbeat // by instance ID
 }
 
@@ -158,18 +160,35 @@ func New(client *api.Client, opts ...Option) *Registry {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Registry{client: client, opts: o, beats: make(map[string]*heartbeat)}
+	return &Registry{client: client, opts: o, sem: make(chan struct{}, 1), beats: make(map[string]*heartbeat)}
+}
+
+// lock takes r.sem, or fails when ctx is done first.
+func (r *Registry) lock(ctx context.Context) error {
+	select {
+	case r.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Registry) unlock() { <-r.sem }
+
+// stopHeartbeat stops the heartbeat of an instance, if it has one. The
+// caller holds r.sem.
+func (r *Registry) stopHeartbeat(id string) {
+	if h := r.beats[id]; h != nil {
+		delete(r.beats, id)
+		h.cancel()
+		<-h.done
+	}
 }
 
 // heartbeat is the goroutine that keeps one instance's TTL check passing.
 type heartbeat struct {
 	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (h *heartbeat) stop() {
-	h.cancel()
-	<-h.done
+	done   chan struct{} // closed when the goroutine returns
 }
 
 func ttlCheckID(id string) string  { return "service:" + id + ":ttl" }
@@ -185,13 +204,11 @@ func (r *Registry) Register(ctx context.Context, service *registry.ServiceInstan
 	if err != nil {
 		return fmt.Errorf("consul: register %q (id %q): %w", service.Name, service.ID, err)
 	}
-	r.mu.Lock()
-	old := r.beats[service.ID]
-	delete(r.beats, service.ID)
-	r.mu.Unlock()
-	if old != nil {
-		old.stop()
+	if err := r.lock(ctx); err != nil {
+		return fmt.Errorf("consul: register %q (id %q): %w", service.Name, service.ID, err)
 	}
+	defer r.unlock()
+	r.stopHeartbeat(service.ID)
 	if err := r.register(ctx, reg); err != nil {
 		return fmt.Errorf("consul: register %q (id %q): %w", service.Name, service.ID, err)
 	}
@@ -200,12 +217,7 @@ func (r *Registry) Register(ctx context.Context, service *registry.ServiceInstan
 	}
 	hctx, cancel := context.WithCancel(r.opts.ctx)
 	h := &heartbeat{cancel: cancel, done: make(chan struct{})}
-	r.mu.Lock()
-	if prev := r.beats[service.ID]; prev != nil {
-		prev.cancel() // a concurrent Register of the same ID; keep the latest
-	}
 	r.beats[service.ID] = h
-	r.mu.Unlock()
 	go r.heartbeat(hctx, h, reg)
 	return nil
 }
@@ -232,7 +244,7 @@ func (r *Registry) registration(s *registry.ServiceInstance) (*api.AgentServiceR
 	}
 	reg := &api.AgentServiceRegistration{ID: s.ID, Name: s.Name, Meta: meta}
 	var httpBase string
-	for _, e := range s.Endpoints {
+	for i, e := range s.Endpoints {
 		if strings.Contains(e, ",") {
 			return nil, fmt.Errorf("endpoint %q: must not contain ','", e)
 		}
@@ -246,7 +258,7 @@ func (r *Registry) registration(s *registry.ServiceInstance) (*api.AgentServiceR
 				return nil, fmt.Errorf("endpoint %q: bad port %q", e, p)
 			}
 		}
-		if reg.Address == "" {
+		if i == 0 {
 			reg.Address, reg.Port = host, port
 		}
 		if reg.TaggedAddresses == nil {
@@ -310,7 +322,7 @@ func (r *Registry) heartbeat(ctx context.Context, h *heartbeat, reg *api.AgentSe
 	defer close(h.done)
 	defer h.cancel()
 	checkID := ttlCheckID(reg.ID)
-	t := time.NewTicker(r.opts.ttl / 3)
+	t := time.NewTicker(max(r.opts.ttl/3, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -343,13 +355,11 @@ func (r *Registry) Deregister(ctx context.Context, service *registry.ServiceInst
 	if err := validate("deregister", service); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	h := r.beats[service.ID]
-	delete(r.beats, service.ID)
-	r.mu.Unlock()
-	if h != nil {
-		h.stop()
+	if err := r.lock(ctx); err != nil {
+		return fmt.Errorf("consul: deregister %q (id %q): %w", service.Name, service.ID, err)
 	}
+	defer r.unlock()
+	r.stopHeartbeat(service.ID)
 	err := r.client.Agent().ServiceDeregisterOpts(service.ID, (&api.QueryOptions{}).WithContext(ctx))
 	var se api.StatusError
 	if errors.As(err, &se) && se.Code == 404 {

@@ -552,3 +552,73 @@ func TestEtcdRestart(t *testing.T) {
 		}
 	}
 }
+
+// A Deregister that runs while a Register of the same instance is between
+// writing the key and starting its keep-alive leaves either the key with a
+// lease kept alive, or neither: never a lease kept alive for a deleted key.
+func TestDeregisterDuringRegister(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	admin := newClient(t, s)
+	// The registry's client holds the answer of its first Put until release
+	// is closed.
+	putDone, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hold := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if strings.HasSuffix(method, "/Put") {
+			once.Do(func() { close(putDone); <-release })
+		}
+		return err
+	}
+	c, err := clientv3.New(clientv3.Config{
+		Endpoints:   []string{s.endpoint},
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(hold)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := etcd.New(c, etcd.RegisterTTL(ttl))
+	a := instance("svc", "a")
+
+	registered := make(chan error, 1)
+	go func() { registered <- r.Register(ctx, a) }()
+	<-putDone
+	deregistered := make(chan error, 1)
+	go func() { deregistered <- r.Deregister(ctx, a) }()
+	var derr error
+	early := false
+	select {
+	case derr = <-deregistered: // a Deregister that did not wait for Register
+		early = true
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-registered; err != nil {
+		t.Fatal(err)
+	}
+	if !early {
+		derr = <-deregistered
+	}
+	if derr != nil {
+		t.Fatal(derr)
+	}
+
+	keys, err := admin.Get(ctx, "/microservices/svc/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases, err := admin.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(leases.Leases)) != keys.Count {
+		t.Errorf("%d leases for %d registered keys: a deregistered instance keeps its lease alive", len(leases.Leases), keys.Count)
+	}
+	if err := r.Deregister(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,12 +87,15 @@ func Logger(l log.Logger) Option {
 }
 
 // Registry registers and discovers service instances in etcd. It is safe
-// for concurrent use.
+// for concurrent use; Register and Deregister calls run one at a time.
 type Registry struct {
 	client *clientv3.Client
 	opts   options
 
-	mu   sync.Mutex
+	// sem, a lock that honours contexts, serializes Register and
+	// Deregister, so that the keys in etcd and the goroutines keeping them
+	// alive agree even when they race; it guards regs.
+	sem  chan struct{}
 	regs map[string]*registration // by key
 }
 
@@ -108,7 +110,31 @@ func New(client *clientv3.Client, opts ...Option) *Registry {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Registry{client: client, opts: o, regs: make(map[string]*registration)}
+	return &Registry{client: client, opts: o, sem: make(chan struct{}, 1), regs: make(map[string]*registration)}
+}
+
+// lock takes r.sem, or fails when ctx is done first.
+func (r *Registry) lock(ctx context.Context) error {
+	select {
+	case r.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Registry) unlock() { <-r.sem }
+
+// stopKeepAlive ends the goroutine keeping key alive, if there is one, and
+// returns its registration. The caller holds r.sem.
+func (r *Registry) stopKeepAlive(key string) *registration {
+	g := r.regs[key]
+	if g != nil {
+		delete(r.regs, key)
+		g.cancel()
+		<-g.done
+	}
+	return g
 }
 
 // registration is one instance kept alive by a goroutine running keepAlive.
@@ -117,12 +143,6 @@ type registration struct {
 	lease      atomic.Int64 // current clientv3.LeaseID
 	cancel     context.CancelFunc
 	done       chan struct{} // closed when the goroutine returns
-}
-
-// stop ends the goroutine and waits for it.
-func (g *registration) stop() {
-	g.cancel()
-	<-g.done
 }
 
 func (r *Registry) key(name, id string) string {
@@ -145,14 +165,11 @@ func (r *Registry) Register(ctx context.Context, service *registry.ServiceInstan
 		return fmt.Errorf("etcd: register %q (id %q): %w", service.Name, service.ID, err)
 	}
 	g := &registration{key: r.key(service.Name, service.ID), value: string(value), done: make(chan struct{})}
-
-	r.mu.Lock()
-	old := r.regs[g.key]
-	delete(r.regs, g.key)
-	r.mu.Unlock()
-	if old != nil {
-		old.stop()
+	if err := r.lock(ctx); err != nil {
+		return fmt.Errorf("etcd: register %q (id %q) at %s: %w", service.Name, service.ID, g.key, err)
 	}
+	defer r.unlock()
+	old := r.stopKeepAlive(g.key)
 
 	lease, err := r.put(ctx, g.key, g.value, 0)
 	if err != nil {
@@ -167,13 +184,7 @@ func (r *Registry) Register(ctx context.Context, service *registry.ServiceInstan
 
 	loopCtx, cancel := context.WithCancel(r.opts.ctx)
 	g.cancel = cancel
-	r.mu.Lock()
-	if prev := r.regs[g.key]; prev != nil {
-		// A concurrent Register of the same instance won; keep the latest.
-		prev.cancel()
-	}
 	r.regs[g.key] = g
-	r.mu.Unlock()
 	go r.keepAlive(loopCtx, g)
 	return nil
 }
@@ -186,14 +197,12 @@ func (r *Registry) Deregister(ctx context.Context, service *registry.ServiceInst
 		return err
 	}
 	key := r.key(service.Name, service.ID)
-	r.mu.Lock()
-	g := r.regs[key]
-	delete(r.regs, key)
-	r.mu.Unlock()
-
+	if err := r.lock(ctx); err != nil {
+		return fmt.Errorf("etcd: deregister %q (id %q) at %s: %w", service.Name, service.ID, key, err)
+	}
+	defer r.unlock()
 	var lease clientv3.LeaseID
-	if g != nil {
-		g.stop()
+	if g := r.stopKeepAlive(key); g != nil {
 		lease = clientv3.LeaseID(g.lease.Load())
 	}
 	if cerr := r.client.Ctx().Err(); cerr != nil {

@@ -169,6 +169,9 @@ func binding(m *protogen.Method, r *annotations.HttpRule, idx int) (Binding, err
 		if f == nil {
 			return b, errAt(m, "method %s: body %q: no field %q in %s", m.Desc.FullName(), b.Body, b.Body, m.Input.Desc.FullName())
 		}
+		if o := oneof(f); o != "" {
+			return b, errAt(m, "method %s: body %q: field %s is in oneof %s, which a body cannot be", m.Desc.FullName(), b.Body, f.Desc.FullName(), o)
+		}
 		b.BodyField = f
 	}
 	if b.ResponseBody != "" {
@@ -176,9 +179,22 @@ func binding(m *protogen.Method, r *annotations.HttpRule, idx int) (Binding, err
 		if f == nil {
 			return b, errAt(m, "method %s: response_body %q: no field %q in %s", m.Desc.FullName(), b.ResponseBody, b.ResponseBody, m.Output.Desc.FullName())
 		}
+		if o := oneof(f); o != "" {
+			return b, errAt(m, "method %s: response_body %q: field %s is in oneof %s, which a response body cannot be", m.Desc.FullName(), b.ResponseBody, f.Desc.FullName(), o)
+		}
 		b.ResponseField = f
 	}
 	return b, nil
+}
+
+// oneof returns the name of the oneof that f is in, or "" if none is (the
+// synthetic oneof of a proto3 optional field does not count). Such a field
+// is no field of the generated Go struct, so it can be no HTTP body.
+func oneof(f *protogen.Field) string {
+	if f.Oneof == nil || f.Oneof.Desc.IsSynthetic() {
+		return ""
+	}
+	return string(f.Oneof.Desc.Name())
 }
 
 // topField returns the top-level field of msg named name (proto name).

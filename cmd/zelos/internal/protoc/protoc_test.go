@@ -265,6 +265,28 @@ func TestBadInput(t *testing.T) {
 			want: `^bad\.proto:13:5: route DELETE /v1/things/\{inner\.id\} of bad\.v1\.S\.B collides with DELETE /v1/\{name=things/\*\} of bad\.v1\.S\.A`,
 		},
 		{
+			name: "body in a oneof",
+			proto: header + `service S {
+  rpc Post(OneofReq) returns (Rep) {
+    option (google.api.http) = {post: "/v1/x" body: "a"};
+  }
+}
+message OneofReq { oneof k { Inner a = 1; string b = 2; } }
+`,
+			want: `^bad\.proto:10:5: method bad\.v1\.S\.Post: body "a": field bad\.v1\.OneofReq\.a is in oneof k`,
+		},
+		{
+			name: "response_body in a oneof",
+			proto: header + `service S {
+  rpc Get(Req) returns (OneofRep) {
+    option (google.api.http) = {get: "/v1/x" response_body: "a"};
+  }
+}
+message OneofRep { oneof k { Inner a = 1; string b = 2; } }
+`,
+			want: `^bad\.proto:10:5: method bad\.v1\.S\.Get: response_body "a": field bad\.v1\.OneofRep\.a is in oneof k`,
+		},
+		{
 			name: "bad error code",
 			proto: `syntax = "proto3";
 package bad.v1;
