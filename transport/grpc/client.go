@@ -164,7 +164,20 @@ func dial(ctx context.Context, plaintext bool, opts []ClientOption) (*ggrpc.Clie
 		ggrpc.WithChainStreamInterceptor(append([]ggrpc.StreamClientInterceptor{c.streamInterceptor}, o.streamInts...)...),
 	}
 	target := o.endpoint
-	if name, ok := strings.CutPrefix(target, discoveryScheme+":///"); ok {
+	if rest, ok := strings.CutPrefix(target, discoveryScheme+"://"); ok {
+		// discovery:///name, as in Kratos; discovery://authority/name and
+		// discovery://name work too, the authority being ignored, as the
+		// HTTP client does.
+		name := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			name = strings.Trim(rest[i+1:], "/")
+			if name == "" {
+				name = rest[:i]
+			}
+		}
+		if name == "" {
+			return nil, fmt.Errorf("transport/grpc: dial %q: the endpoint names no service", o.endpoint)
+		}
 		dopts, err := discoveryOptions(name, &o)
 		if err != nil {
 			return nil, err

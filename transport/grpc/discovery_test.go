@@ -335,3 +335,18 @@ func TestDiscoveryNoInstanceErrorIsCurrent(t *testing.T) {
 		t.Errorf("error = %v, want 503 %s", err, selector.ReasonNoAvailableNode)
 	}
 }
+
+func TestDiscoveryEndpointForms(t *testing.T) {
+	r := registry.NewInMemory()
+	startInstance(t, r, "a", "v1")
+	ctx := testCtx(t)
+	for _, ep := range []string{"discovery:///echo.service", "discovery://default/echo.service", "discovery://echo.service"} {
+		client := dialDiscovery(t, grpc.WithDiscovery(r), grpc.WithEndpoint(ep))
+		if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}, ggrpc.WaitForReady(true)); err != nil {
+			t.Errorf("endpoint %s: %v", ep, err)
+		}
+	}
+	if _, err := grpc.DialInsecure(ctx, grpc.WithEndpoint("discovery:///"), grpc.WithDiscovery(r)); err == nil {
+		t.Error("an endpoint naming no service was accepted")
+	}
+}
