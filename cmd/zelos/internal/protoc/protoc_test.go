@@ -70,7 +70,21 @@ func TestGolden(t *testing.T) {
 		}
 	}
 	check("default", out)
-	check("default_routes", withDefaults)
+	// The default-routes option only changes the HTTP routes and the
+	// OpenAPI document; the other outputs must equal the default ones.
+	byName := map[string][]byte{}
+	for _, o := range out {
+		byName[o.Name] = o.Content
+	}
+	var changed []protoc.Output
+	for _, o := range withDefaults {
+		if strings.HasSuffix(o.Name, "_http.pb.go") || strings.HasSuffix(o.Name, ".openapi.yaml") {
+			changed = append(changed, o)
+		} else if !bytes.Equal(o.Content, byName[o.Name]) {
+			t.Errorf("%s: default routes changed a file they should not touch", o.Name)
+		}
+	}
+	check("default_routes", changed)
 
 	want := map[string]bool{}
 	for _, o := range out {
