@@ -24,6 +24,10 @@ type DoneInfo struct {
 	BytesSent bool
 	// BytesReceived reports whether any bytes were received from the node.
 	BytesReceived bool
+	// Abandoned reports that the request was never sent to the node, for
+	// example because the transport picked again. Balancers release the pick
+	// without learning from it.
+	Abandoned bool
 }
 
 // DoneFunc is called exactly once when a request sent to a selected node

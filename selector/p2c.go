@@ -153,8 +153,11 @@ func (n *p2cNode) pick(now int64) DoneFunc {
 
 // done updates the statistics with a request picked at start.
 func (n *p2cNode) done(start int64, di DoneInfo) {
-	now := n.now()
 	n.inflight.Add(-1)
+	if di.Abandoned {
+		return
+	}
+	now := n.now()
 	sample := max(now-start, 1)
 	td := max(now-n.stamp.Swap(now), 0)
 	w := math.Exp(-float64(td) / float64(p2cDecay))

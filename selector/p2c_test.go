@@ -264,3 +264,25 @@ func TestApplyKeepsStats(t *testing.T) {
 		t.Fatalf("Select on empty = %v", err)
 	}
 }
+
+func TestP2CAbandonedPickTeachesNothing(t *testing.T) {
+	c := &fakeClock{}
+	p := newFakeP2C(c)
+	p.Apply(testNodes(1))
+	ctx := context.Background()
+	_, done, _ := p.Select(ctx)
+	c.advance(50 * time.Millisecond)
+	done(ctx, DoneInfo{}) // one real reply: 50ms
+	n := p.set.Load().nodes[0].(*p2cNode)
+	lag, success := n.lag.Load(), n.success.Load()
+
+	_, done, _ = p.Select(ctx)
+	c.advance(time.Millisecond)
+	done(ctx, DoneInfo{Abandoned: true})
+	if n.inflight.Load() != 0 {
+		t.Fatalf("inflight %d after an abandoned pick, want 0", n.inflight.Load())
+	}
+	if n.lag.Load() != lag || n.success.Load() != success {
+		t.Fatalf("an abandoned pick changed the statistics: lag %d -> %d", lag, n.lag.Load())
+	}
+}

@@ -432,7 +432,7 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	if !ok {
 		// The selector already has the nodes of a newer picker; grpc-go
 		// retries with it.
-		done(info.Ctx, selector.DoneInfo{})
+		done(info.Ctx, selector.DoneInfo{Abandoned: true})
 		return balancer.PickResult{}, balancer.ErrNoSubConnAvailable
 	}
 	ctx := info.Ctx
