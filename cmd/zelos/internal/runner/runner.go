@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"os/exec"
@@ -55,14 +57,10 @@ func Mains(root string) ([]string, error) {
 	return out, nil
 }
 
+// isMain reports whether the Go source src declares package main.
 func isMain(src []byte) bool {
-	for _, line := range strings.Split(string(src), "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "package ") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "package ")) == "main"
-		}
-	}
-	return false
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.PackageClauseOnly)
+	return err == nil && f.Name.Name == "main"
 }
 
 // Command returns the go run command for the program chosen by o in the
