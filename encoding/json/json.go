@@ -11,9 +11,9 @@ package json
 import (
 	stdjson "encoding/json"
 	"fmt"
-	"reflect"
 
 	"github.com/zelos-go/zelos/encoding"
+	"github.com/zelos-go/zelos/encoding/internal/protomsg"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -104,10 +104,7 @@ func (c *Codec) Marshal(v any) ([]byte, error) {
 // Unmarshal parses the JSON in data into v, using protojson when v is a
 // proto.Message or a pointer to one (a nil *Message is allocated).
 func (c *Codec) Unmarshal(data []byte, v any) error {
-	m, ok := v.(proto.Message)
-	if !ok {
-		m, ok = allocMessage(v)
-	}
+	m, ok := protomsg.Target(v)
 	if ok {
 		if !m.ProtoReflect().IsValid() {
 			return fmt.Errorf("json: cannot unmarshal into nil %T", v)
@@ -121,23 +118,4 @@ func (c *Codec) Unmarshal(data []byte, v any) error {
 		return fmt.Errorf("json: unmarshal into %T: %w", v, err)
 	}
 	return nil
-}
-
-var messageType = reflect.TypeFor[proto.Message]()
-
-// allocMessage handles v of type **M where *M is a proto.Message: it
-// allocates the message if needed and returns it.
-func allocMessage(v any) (proto.Message, bool) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return nil, false
-	}
-	rv = rv.Elem()
-	if rv.Kind() != reflect.Pointer || !rv.Type().Implements(messageType) {
-		return nil, false
-	}
-	if rv.IsNil() {
-		rv.Set(reflect.New(rv.Type().Elem()))
-	}
-	return rv.Interface().(proto.Message), true
 }

@@ -4,9 +4,9 @@ package proto
 
 import (
 	"fmt"
-	"reflect"
 
 	"github.com/zelos-go/zelos/encoding"
+	"github.com/zelos-go/zelos/encoding/internal/protomsg"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -40,10 +40,7 @@ func (Codec) Marshal(v any) ([]byte, error) {
 // proto.Message or a pointer to one (a nil *Message is allocated). The
 // message is reset first.
 func (Codec) Unmarshal(data []byte, v any) error {
-	m, ok := v.(proto.Message)
-	if !ok {
-		m, ok = allocMessage(v)
-	}
+	m, ok := protomsg.Target(v)
 	if !ok {
 		return fmt.Errorf("proto: cannot unmarshal into %T: not a proto.Message", v)
 	}
@@ -54,22 +51,4 @@ func (Codec) Unmarshal(data []byte, v any) error {
 		return fmt.Errorf("proto: invalid data for %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
 	return nil
-}
-
-var messageType = reflect.TypeFor[proto.Message]()
-
-// allocMessage handles v of type **M where *M is a proto.Message.
-func allocMessage(v any) (proto.Message, bool) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return nil, false
-	}
-	rv = rv.Elem()
-	if rv.Kind() != reflect.Pointer || !rv.Type().Implements(messageType) {
-		return nil, false
-	}
-	if rv.IsNil() {
-		rv.Set(reflect.New(rv.Type().Elem()))
-	}
-	return rv.Interface().(proto.Message), true
 }
