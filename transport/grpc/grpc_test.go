@@ -500,9 +500,11 @@ func listServices(ctx context.Context, cc *ggrpc.ClientConn) ([]string, error) {
 		return nil, err
 	}
 	defer st.CloseSend()
+	// Send returns io.EOF when the server has already ended the stream (with
+	// Unimplemented, say); the stream's status then comes from Recv.
 	if err := st.Send(&reflectionpb.ServerReflectionRequest{
 		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{},
-	}); err != nil {
+	}); err != nil && err != io.EOF {
 		return nil, err
 	}
 	resp, err := st.Recv()
