@@ -14,7 +14,7 @@ import (
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/transport"
-	"github.com/zelos-go/zelos/transport/http/internal/pathtpl"
+	"github.com/zelos-go/zelos/internal/pathtpl"
 )
 
 // Context is the per-request context given to route handlers. It is a

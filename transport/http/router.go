@@ -10,7 +10,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/middleware"
-	"github.com/zelos-go/zelos/transport/http/internal/pathtpl"
+	"github.com/zelos-go/zelos/internal/pathtpl"
 )
 
 // Router registers routes under a path prefix, with net/http filters around

@@ -19,7 +19,7 @@ import (
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/transport"
-	"github.com/zelos-go/zelos/transport/http/internal/pathtpl"
+	"github.com/zelos-go/zelos/internal/pathtpl"
 )
 
 var (

@@ -11,7 +11,7 @@ import (
 	"github.com/zelos-go/zelos/encoding"
 	"github.com/zelos-go/zelos/encoding/form"
 	"github.com/zelos-go/zelos/errors"
-	"github.com/zelos-go/zelos/transport/http/internal/pathtpl"
+	"github.com/zelos-go/zelos/internal/pathtpl"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
