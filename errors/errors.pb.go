@@ -37,17 +37,17 @@ var file_zelos_errors_errors_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.EnumOptions)(nil),
 		ExtensionType: (*int32)(nil),
-		Field:         1108,
+		Field:         11080,
 		Name:          "zelos.errors.default_code",
-		Tag:           "varint,1108,opt,name=default_code",
+		Tag:           "varint,11080,opt,name=default_code",
 		Filename:      "zelos/errors/errors.proto",
 	},
 	{
 		ExtendedType:  (*descriptorpb.EnumValueOptions)(nil),
 		ExtensionType: (*int32)(nil),
-		Field:         1109,
+		Field:         11081,
 		Name:          "zelos.errors.code",
-		Tag:           "varint,1109,opt,name=code",
+		Tag:           "varint,11081,opt,name=code",
 		Filename:      "zelos/errors/errors.proto",
 	},
 }
@@ -56,7 +56,7 @@ var file_zelos_errors_errors_proto_extTypes = []protoimpl.ExtensionInfo{
 var (
 	// The code of every value of the enum that sets no code of its own.
 	//
-	// optional int32 default_code = 1108;
+	// optional int32 default_code = 11080;
 	E_DefaultCode = &file_zelos_errors_errors_proto_extTypes[0]
 )
 
@@ -64,7 +64,7 @@ var (
 var (
 	// The code of this value.
 	//
-	// optional int32 code = 1109;
+	// optional int32 code = 11081;
 	E_Code = &file_zelos_errors_errors_proto_extTypes[1]
 )
 
@@ -73,8 +73,8 @@ var File_zelos_errors_errors_proto protoreflect.FileDescriptor
 const file_zelos_errors_errors_proto_rawDesc = "" +
 	"\n" +
 	"\x19zelos/errors/errors.proto\x12\fzelos.errors\x1a google/protobuf/descriptor.proto:@\n" +
-	"\fdefault_code\x12\x1c.google.protobuf.EnumOptions\x18\xd4\b \x01(\x05R\vdefaultCode:6\n" +
-	"\x04code\x12!.google.protobuf.EnumValueOptions\x18\xd5\b \x01(\x05R\x04codeB)Z'github.com/zelos-go/zelos/errors;errorsb\x06proto3"
+	"\fdefault_code\x12\x1c.google.protobuf.EnumOptions\x18\xc8V \x01(\x05R\vdefaultCode:6\n" +
+	"\x04code\x12!.google.protobuf.EnumValueOptions\x18\xc9V \x01(\x05R\x04codeB)Z'github.com/zelos-go/zelos/errors;errorsb\x06proto3"
 
 var file_zelos_errors_errors_proto_goTypes = []any{
 	(*descriptorpb.EnumOptions)(nil),      // 0: google.protobuf.EnumOptions

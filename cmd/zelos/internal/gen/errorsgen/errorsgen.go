@@ -23,8 +23,8 @@ import (
 // They are read from the raw options, so the generator does not depend on
 // the generated code of errors.proto.
 const (
-	defaultCodeField protowire.Number = 1108
-	codeField        protowire.Number = 1109
+	defaultCodeField protowire.Number = 11080
+	codeField        protowire.Number = 11081
 )
 
 const errorsPkg = protogen.GoImportPath("github.com/zelos-go/zelos/errors")
