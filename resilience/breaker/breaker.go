@@ -192,3 +192,11 @@ func WithRand(f func() float64) Option {
 func WithStateChange(f func(from, to State)) Option {
 	return func(o *options) { o.onStateChange = f }
 }
+
+// b2i counts a failure: the windows hold calls in A and failures in B.
+func b2i(failed bool) int64 {
+	if failed {
+		return 1
+	}
+	return 0
+}

@@ -1,6 +1,10 @@
 package breaker
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/zelos-go/zelos/resilience/internal/window"
+)
 
 // Ratio is a failure-ratio breaker. Closed, it counts outcomes over a
 // rolling window and opens when the window holds at least MinRequests calls
@@ -17,7 +21,7 @@ type Ratio struct {
 	openedAt   int64
 	probes     int64 // probes let through while half-open
 	successes  int64 // probe successes while half-open
-	win        *window
+	win        *window.Window
 }
 
 // NewRatio returns a closed Ratio breaker that opens at the failure ratio
@@ -30,7 +34,7 @@ func NewRatio(ratio float64, opts ...Option) *Ratio {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Ratio{ratio: ratio, o: o, win: newWindow(int64(o.window), o.buckets, o.now())}
+	return &Ratio{ratio: ratio, o: o, win: window.New(int64(o.window), o.buckets, o.now())}
 }
 
 // Allow implements Breaker.
@@ -80,9 +84,9 @@ func (b *Ratio) done(t Ticket, failed bool) {
 	if t.generation == b.generation {
 		switch b.state {
 		case Closed:
-			b.win.add(now, failed)
-			c := b.win.total
-			if c.calls >= b.o.minRequests && float64(c.failures) >= b.ratio*float64(c.calls) {
+			b.win.Add(now, 1, b2i(failed))
+			c := b.win.Sum(now)
+			if c.A >= b.o.minRequests && float64(c.B) >= b.ratio*float64(c.A) {
 				change, changed = b.set(Open, now), true
 			}
 		case HalfOpen:
@@ -119,7 +123,7 @@ func (b *Ratio) set(s State, now int64) [2]State {
 	case Open:
 		b.openedAt = now
 	case Closed:
-		b.win.reset(now)
+		b.win.Reset(now)
 	}
 	return [2]State{from, s}
 }

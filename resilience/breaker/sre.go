@@ -2,6 +2,8 @@ package breaker
 
 import (
 	"math/rand/v2"
+
+	"github.com/zelos-go/zelos/resilience/internal/window"
 	"sync"
 )
 
@@ -19,7 +21,7 @@ type SRE struct {
 	o options
 
 	mu  sync.Mutex
-	win *window
+	win *window.Window
 	// open remembers whether the last decision could reject, to report
 	// state changes.
 	open bool
@@ -34,7 +36,7 @@ func NewSRE(opts ...Option) *SRE {
 	if o.rand == nil {
 		o.rand = rand.Float64
 	}
-	return &SRE{o: o, win: newWindow(int64(o.window), o.buckets, o.now())}
+	return &SRE{o: o, win: window.New(int64(o.window), o.buckets, o.now())}
 }
 
 // Allow implements Breaker.
@@ -79,18 +81,18 @@ func (b *SRE) RejectProbability() float64 {
 func (b *SRE) done(failed bool) {
 	now := b.o.now()
 	b.mu.Lock()
-	b.win.add(now, failed)
+	b.win.Add(now, 1, b2i(failed))
 	b.mu.Unlock()
 }
 
 // rejectProbability runs with b.mu held.
 func (b *SRE) rejectProbability(now int64) float64 {
-	c := b.win.sum(now)
-	if c.calls < b.o.minRequests {
+	c := b.win.Sum(now)
+	if c.A < b.o.minRequests {
 		return 0
 	}
-	accepts := float64(c.calls - c.failures)
-	return max(0, (float64(c.calls)-b.o.k*accepts)/float64(c.calls+1))
+	accepts := float64(c.A - c.B)
+	return max(0, (float64(c.A)-b.o.k*accepts)/float64(c.A+1))
 }
 
 // track records whether the breaker now rejects, with b.mu held, and
