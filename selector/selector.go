@@ -176,60 +176,23 @@ func (s *Selector) forget(w *serviceWatch) {
 	s.mu.Unlock()
 }
 
-const (
-	minRetry = 100 * time.Millisecond
-	maxRetry = 5 * time.Second
-)
-
-// run keeps w up to date until Close. If the first watch fails, the error is
-// reported to the waiting Selects and w is forgotten; later failures are
-// retried with backoff, keeping the last known instances.
+// run keeps w up to date until Close, with the watch loop of every client
+// (registry.Follow), which watches again with backoff after a failure and
+// keeps the last known instances meanwhile. One difference: a watch that
+// fails before its first list ends the loop, because Selects are waiting
+// for that list; they get the error, w is forgotten, and the next Select
+// watches anew.
 func (s *Selector) run(w *serviceWatch) {
 	defer s.wg.Done()
-	retry := minRetry
-	for {
-		err := s.follow(w)
-		if s.ctx.Err() != nil {
-			if !w.isReady() {
-				w.fail(fmt.Errorf("selector: select %q: selector closed", w.service))
-			}
-			return
-		}
-		if !w.isReady() {
-			s.forget(w)
-			w.fail(fmt.Errorf("selector: watch service %q: %w", w.service, err))
-			return
-		}
-		t := time.NewTimer(retry)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		retry = min(retry*2, maxRetry)
-	}
-}
-
-// follow watches the service and applies every update until an error.
-func (s *Selector) follow(w *serviceWatch) error {
-	wt, err := s.disco.Watch(s.ctx, w.service)
-	if err != nil {
-		return err
-	}
-	// Stop unblocks Next on Close even if the Discovery ignores the context.
-	stop := context.AfterFunc(s.ctx, func() { wt.Stop() })
-	defer func() {
-		if stop() {
-			wt.Stop()
-		}
-	}()
-	for {
-		list, err := wt.Next()
-		if err != nil {
-			return err
-		}
-		w.update(list)
+	err := registry.Follow(s.ctx, s.disco, w.service, w.update,
+		registry.OnWatchError(func(error, time.Duration) bool { return w.isReady() }))
+	switch {
+	case w.isReady():
+	case s.ctx.Err() != nil:
+		w.fail(fmt.Errorf("selector: select %q: selector closed", w.service))
+	default:
+		s.forget(w)
+		w.fail(fmt.Errorf("selector: watch service %q: %w", w.service, err))
 	}
 }
 
