@@ -147,65 +147,24 @@ func (r *discoveryResolver) Close() {
 	r.wg.Wait()
 }
 
-const (
-	minWatchRetry = 100 * time.Millisecond
-	maxWatchRetry = 5 * time.Second
-)
-
-// run follows the service's watch until Close. When watching fails, the
-// error is reported to the connection (which keeps the last addresses) and
-// the watch restarted with backoff.
+// run follows the service's watch until Close, with the watch loop of every
+// client (registry.Follow). When watching fails, the error is reported to
+// the connection (which keeps the last addresses) and the watch restarted
+// with backoff.
 func (r *discoveryResolver) run() {
 	defer r.wg.Done()
-	retry := minWatchRetry
-	for {
-		w, err := r.b.disco.Watch(r.ctx, r.name)
-		if err == nil {
-			var updated bool
-			if updated, err = r.follow(w); updated {
-				retry = minWatchRetry
-			}
-		}
-		if r.ctx.Err() != nil {
-			return
-		}
-		_ = r.b.logger.Log(log.LevelError, "msg", "gRPC discovery watch failed", "service", r.name, "error", err)
-		// A status error: grpc-go may hand it to calls as it is.
-		r.cc.ReportError(noNodeError(r.name, fmt.Errorf("watching the registry: %v", err)))
-		t := time.NewTimer(retry)
-		select {
-		case <-r.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		retry = min(retry*2, maxWatchRetry)
-	}
-}
-
-// follow applies every update of w until it fails or the resolver closes,
-// and reports whether there was any.
-func (r *discoveryResolver) follow(w registry.Watcher) (updated bool, err error) {
-	// Stop unblocks Next on Close even if the Discovery ignores the context.
-	stop := context.AfterFunc(r.ctx, func() { _ = w.Stop() })
-	defer func() {
-		if stop() {
-			_ = w.Stop()
-		}
-	}()
-	for {
-		list, err := w.Next()
-		if err != nil {
-			return updated, err
-		}
-		if r.ctx.Err() != nil {
-			return updated, r.ctx.Err()
-		}
-		updated = true
+	update := func(list []*registry.ServiceInstance) {
 		// An error means the balancer got no address; it then reports no
 		// node to calls, and the next update recovers.
 		_ = r.cc.UpdateState(resolver.State{Addresses: addresses(list), Attributes: r.attrs})
 	}
+	onError := func(err error, retryIn time.Duration) bool {
+		_ = r.b.logger.Log(log.LevelError, "msg", "transport/grpc: discovery watch failed, watching again", "service", r.name, "retry_in", retryIn.String(), "error", err)
+		// A status error: grpc-go may hand it to calls as it is.
+		r.cc.ReportError(noNodeError(r.name, fmt.Errorf("watching the registry: %v", err)))
+		return true
+	}
+	_ = registry.Follow(r.ctx, r.b.disco, r.name, update, registry.OnWatchError(onError))
 }
 
 // addresses returns an address per grpc:// endpoint of the instances.

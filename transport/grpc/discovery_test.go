@@ -350,3 +350,48 @@ func TestDiscoveryEndpointForms(t *testing.T) {
 		t.Error("an endpoint naming no service was accepted")
 	}
 }
+
+// breakingDiscovery is an InMemory whose first watcher fails after its
+// first list, as a watcher broken by a registry outage does.
+type breakingDiscovery struct {
+	*registry.InMemory
+	watches atomic.Int64
+}
+
+func (d *breakingDiscovery) Watch(ctx context.Context, name string) (registry.Watcher, error) {
+	w, err := d.InMemory.Watch(ctx, name)
+	if err != nil || d.watches.Add(1) > 1 {
+		return w, err
+	}
+	return &breakingWatcher{Watcher: w}, nil
+}
+
+type breakingWatcher struct {
+	registry.Watcher
+	calls int
+}
+
+func (w *breakingWatcher) Next() ([]*registry.ServiceInstance, error) {
+	if w.calls++; w.calls > 1 {
+		return nil, errors.New(503, "LOST", "connection to the registry lost")
+	}
+	return w.Watcher.Next()
+}
+
+// TestDiscoveryWatchesAgain: after a watch fails, the resolver watches
+// again and sees instances registered since.
+func TestDiscoveryWatchesAgain(t *testing.T) {
+	d := &breakingDiscovery{InMemory: registry.NewInMemory()}
+	client := dialDiscovery(t, grpc.WithDiscovery(d))
+	// The connection resolves on its first call, which finds no instance.
+	_, _ = client.UnaryCall(testCtx(t), &testpb.SimpleRequest{})
+	eventually(t, 10*time.Second, "a second watch", func() bool { return d.watches.Load() >= 2 })
+	in := startInstance(t, d, "after-outage", "v1")
+	eventually(t, 10*time.Second, "the instance registered after the failed watch to serve", func() bool {
+		_, err := client.UnaryCall(testCtx(t), &testpb.SimpleRequest{})
+		return err == nil
+	})
+	if in.svc.count() == 0 {
+		t.Error("the instance got no call")
+	}
+}
