@@ -13,8 +13,8 @@ import (
 	"go.uber.org/goleak"
 	ggrpc "google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
 
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/log"
@@ -207,7 +207,7 @@ func TestBBRDefault(t *testing.T) {
 }
 
 func BenchmarkMemoryLimiter(b *testing.B) {
-	h := ratelimit.Server(ratelimit.WithLimiter(ratelimit.NewMemoryLimiter(ratelimit.WithBurst(1<<30))))(
+	h := ratelimit.Server(ratelimit.WithLimiter(ratelimit.NewMemoryLimiter(ratelimit.WithBurst(1 << 30))))(
 		func(context.Context, any) (any, error) { return nil, nil })
 	ctx := context.Background()
 	b.ReportAllocs()
