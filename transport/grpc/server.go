@@ -11,17 +11,38 @@
 //
 // # Middleware
 //
-// Unary RPCs run the Middleware chain with the request message as req. The
-// chain is built once, when the server or connection is created.
+// A server's Middleware runs around every RPC, unary or streaming, as the
+// HTTP server's Middleware runs around every route, SSE and WebSocket ones
+// included: recovery given there also recovers panics of stream handlers,
+// so it cannot be forgotten for streams. UnaryMiddleware and
+// StreamMiddleware add middleware for one kind of RPC only, run inside
+// Middleware. The chains are built once, when the server or connection is
+// created.
 //
-// Streaming RPCs run the StreamMiddleware chain once per stream, when the
-// stream opens, around the whole stream handler: req is the stream (a
+// Unary RPCs run the chain with the request message as req.
+//
+// Streaming RPCs run the chain once per stream, when the stream opens,
+// around the whole stream handler: req is the stream (a
 // google.golang.org/grpc.ServerStream on servers; nil on clients), the reply
 // is nil (servers) or the opened grpc.ClientStream (clients), and the error
 // is the handler's (servers) or the error opening the stream (clients). The
-// usual middleware (recovery, logging, metadata, selector) work unchanged as
-// stream middleware. A server stream middleware may replace req with its own
-// grpc.ServerStream wrapper to see every message.
+// usual middleware (recovery, logging, metadata, selector, validate) work
+// unchanged on streams. A middleware that must not bound a whole stream,
+// such as timeout.Server, belongs in UnaryMiddleware. A server stream
+// middleware may replace req with its own grpc.ServerStream wrapper to see
+// every message. A stream handler returning io.EOF itself, as a handler
+// that returns Recv's error does when the client closes its side, ends the
+// stream normally: the chain sees a nil error and the client status OK.
+//
+// On clients, WithMiddleware is for unary calls and WithStreamMiddleware
+// for streams.
+//
+// # Malformed requests
+//
+// A request message that does not decode fails the RPC with
+// InvalidArgument (an *errors.Error of code 400 and reason
+// ReasonInvalidMessage), as a malformed HTTP body fails with 400, rather
+// than grpc-go's Internal.
 package grpc
 
 import (
@@ -29,6 +50,7 @@ import (
 	"crypto/tls"
 	stderrors "errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -79,13 +101,23 @@ func Timeout(d time.Duration) ServerOption {
 	return func(s *Server) { s.timeout = d }
 }
 
-// Middleware appends middleware run around every unary RPC.
+// Middleware appends middleware run around every RPC: around the handler of
+// unary RPCs and once per stream around the whole handler of streaming
+// RPCs; see the package documentation.
 func Middleware(m ...middleware.Middleware) ServerOption {
 	return func(s *Server) { s.middleware = append(s.middleware, m...) }
 }
 
-// StreamMiddleware appends middleware run once per streaming RPC, around the
-// whole stream handler; see the package documentation.
+// UnaryMiddleware appends middleware run around unary RPCs only, inside
+// Middleware. It is for middleware that would be wrong around a whole
+// stream, such as timeout.Server.
+func UnaryMiddleware(m ...middleware.Middleware) ServerOption {
+	return func(s *Server) { s.unaryMiddleware = append(s.unaryMiddleware, m...) }
+}
+
+// StreamMiddleware appends middleware run once per streaming RPC only,
+// around the whole stream handler, inside Middleware; see the package
+// documentation.
 func StreamMiddleware(m ...middleware.Middleware) ServerOption {
 	return func(s *Server) { s.streamMiddleware = append(s.streamMiddleware, m...) }
 }
@@ -107,7 +139,11 @@ func TLSConfig(c *tls.Config) ServerOption {
 	return func(s *Server) { s.tlsConf = c }
 }
 
-// Options appends raw grpc-go server options.
+// Options appends raw grpc-go server options, applied after Zelos's own.
+// Zelos servers decode every message with the proto codec, whatever the
+// content-subtype, so that they can fail malformed requests with
+// InvalidArgument; ggrpc.ForceServerCodecV2 given here replaces that codec
+// (and such requests then fail with grpc-go's Internal).
 func Options(opts ...ggrpc.ServerOption) ServerOption {
 	return func(s *Server) { s.grpcOpts = append(s.grpcOpts, opts...) }
 }
@@ -134,7 +170,8 @@ type Server struct {
 	network, address string
 	timeout          time.Duration
 	tlsConf          *tls.Config
-	middleware       []middleware.Middleware
+	middleware       []middleware.Middleware // unary and streams
+	unaryMiddleware  []middleware.Middleware
 	streamMiddleware []middleware.Middleware
 	unaryInts        []ggrpc.UnaryServerInterceptor
 	streamInts       []ggrpc.StreamServerInterceptor
@@ -164,10 +201,12 @@ func NewServer(opts ...ServerOption) *Server {
 	if s.logger == nil {
 		s.logger = log.DefaultLogger
 	}
-	s.unary = middleware.Chain(s.middleware...)(callUnaryHandler)
-	s.stream = middleware.Chain(s.streamMiddleware...)(callStreamHandler)
+	common := middleware.Chain(s.middleware...)
+	s.unary = common(middleware.Chain(s.unaryMiddleware...)(callUnaryHandler))
+	s.stream = common(middleware.Chain(s.streamMiddleware...)(callStreamHandler))
 
 	gopts := []ggrpc.ServerOption{
+		ggrpc.ForceServerCodecV2(newServerCodec()),
 		ggrpc.ChainUnaryInterceptor(append([]ggrpc.UnaryServerInterceptor{s.unaryInterceptor}, s.unaryInts...)...),
 		ggrpc.ChainStreamInterceptor(append([]ggrpc.StreamServerInterceptor{s.streamInterceptor}, s.streamInts...)...),
 	}
@@ -283,7 +322,10 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.stopped = true
 	serving, lis, ep := s.serving, s.lis, s.epString
 	s.mu.Unlock()
-	_ = s.logger.Log(log.LevelInfo, "msg", "gRPC server stopping", "endpoint", ep)
+	if serving {
+		// Only a server that said it was listening says it is stopping.
+		_ = s.logger.Log(log.LevelInfo, "msg", "gRPC server stopping", "endpoint", ep)
+	}
 	if !serving && lis != nil {
 		// Bound by Endpoint but never served: Serve will not close it.
 		_ = lis.Close()
@@ -306,6 +348,11 @@ func (s *Server) Stop(ctx context.Context) error {
 
 // unaryInterceptor runs the unary middleware chain around handler.
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *ggrpc.UnaryServerInfo, handler ggrpc.UnaryHandler) (any, error) {
+	if err := decodeFailure(req); err != nil {
+		// Before the chain, as when grpc-go failed such calls itself:
+		// middleware such as validate would misjudge the emptied message.
+		return nil, err
+	}
 	if s.timeout > 0 {
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > s.timeout {
 			var cancel context.CancelFunc
@@ -365,7 +412,14 @@ func callStreamHandler(ctx context.Context, req any) (any, error) {
 	if !ok {
 		ss = tr.stream
 	}
-	return nil, tr.streamHandler(tr.srv, ss)
+	err := tr.streamHandler(tr.srv, ss)
+	if err == io.EOF {
+		// The handler passed on Recv's io.EOF: the client closed its side
+		// and the stream is over, which is success, not an UNKNOWN error. A
+		// wrapped io.EOF is a handler's own error and stays one.
+		return nil, nil
+	}
+	return nil, err
 }
 
 // serverStream is the grpc.ServerStream handed to stream handlers: its
@@ -399,4 +453,11 @@ func (s *serverStream) SendHeader(md metadata.MD) error {
 func (s *serverStream) SendMsg(m any) error {
 	s.flushHeader()
 	return s.ServerStream.SendMsg(m)
+}
+
+func (s *serverStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return decodeFailure(m)
 }
