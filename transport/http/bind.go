@@ -1,7 +1,6 @@
 package http
 
 import (
-	stderrors "errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -35,11 +34,7 @@ func parseMultipart(r *nethttp.Request) error {
 		return nil
 	}
 	if err := r.ParseMultipartForm(multipartMemory); err != nil {
-		var mbe *nethttp.MaxBytesError
-		if stderrors.As(err, &mbe) {
-			return tooLarge(mbe.Limit)
-		}
-		return errors.BadRequest(ReasonBadRequestBody, "invalid multipart body: "+err.Error())
+		return bodyError(err, "invalid multipart body: ")
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ type user struct {
 }
 
 func TestBindContentTypes(t *testing.T) {
-	srv, base := startServer(t)
+	srv, base := startServer(t, RequestCodecs("json", "proto", "xml", "form", "multipart", "yaml"))
 	srv.Route("/").POST("/users", func(ctx Context) error {
 		var u user
 		if err := ctx.Bind(&u); err != nil {
@@ -238,7 +238,7 @@ func TestAcceptNegotiation(t *testing.T) {
 }
 
 func TestMalformedInputIs4xx(t *testing.T) {
-	srv, base := startServer(t, MaxBodySize(1024))
+	srv, base := startServer(t, MaxBodySize(1024), RequestCodecs("json", "proto", "xml", "form", "multipart", "yaml"))
 	r := srv.Route("/")
 	Unary(r, "POST", "/users/{id}", "/Svc/Create",
 		func(ctx context.Context, in *user) (*user, error) { return in, nil })

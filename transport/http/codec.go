@@ -2,7 +2,6 @@ package http
 
 import (
 	stdjson "encoding/json"
-	stderrors "errors"
 	"io"
 	nethttp "net/http"
 	"strconv"
@@ -45,6 +44,12 @@ const (
 	ReasonResponseTooLarge = "RESPONSE_TOO_LARGE"
 	// ReasonUnavailable: a client could not reach the server (503).
 	ReasonUnavailable = "UNAVAILABLE"
+	// ReasonPanic: a handler, middleware or filter panicked (500); the same
+	// reason as the recovery middleware's.
+	ReasonPanic = "PANIC"
+	// ReasonBodyTimeout: the body did not arrive within the server's
+	// BodyTimeout (408).
+	ReasonBodyTimeout = "BODY_TIMEOUT"
 )
 
 // EncodeResponseFunc writes a handler's reply v, with status 200 (a status
@@ -295,19 +300,9 @@ func readBody(r *nethttp.Request) ([]byte, error) {
 		data, err = io.ReadAll(r.Body)
 	}
 	if err != nil {
-		return nil, bodyReadError(err)
+		return nil, bodyError(err, "reading the request body: ")
 	}
 	return data, nil
-}
-
-// bodyReadError converts an error reading the body: 413 for a body over the
-// limit, 400 otherwise.
-func bodyReadError(err error) error {
-	var mbe *nethttp.MaxBytesError
-	if stderrors.As(err, &mbe) {
-		return tooLarge(mbe.Limit)
-	}
-	return errors.BadRequest(ReasonBadRequestBody, "reading the request body: "+err.Error())
 }
 
 func tooLarge(limit int64) *errors.Error {

@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	stderrors "errors"
 	"mime/multipart"
 	nethttp "net/http"
 	"net/url"
@@ -12,9 +11,9 @@ import (
 	"github.com/zelos-go/zelos/encoding"
 	"github.com/zelos-go/zelos/encoding/form"
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/internal/pathtpl"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/transport"
-	"github.com/zelos-go/zelos/internal/pathtpl"
 )
 
 // Context is the per-request context given to route handlers. It is a
@@ -41,7 +40,8 @@ type Context interface {
 	// Header returns the request header.
 	Header() nethttp.Header
 	// Bind decodes the body by its Content-Type (json, proto, form, xml,
-	// yaml, multipart) into v with the server's RequestDecoder.
+	// multipart, and yaml if RequestCodecs allows it) into v with the
+	// server's RequestDecoder.
 	Bind(v any) error
 	// BindVars decodes the path variables into v with form.DecodeValues.
 	BindVars(v any) error
@@ -63,7 +63,9 @@ type Context interface {
 	// form; a missing file is a 400 MISSING_FILE error.
 	FormFile(name string) (*multipart.FileHeader, error)
 	// SSE starts a text/event-stream reply. The writer is closed when the
-	// handler returns.
+	// route is done; an error the handler returns (or the chain, such as a
+	// recovered panic) once the stream started is sent as an event of type
+	// "error" whose data is the JSON error.
 	SSE(opts ...SSEOption) (*SSEWriter, error)
 	// Middleware returns h wrapped in the server chain for the route's
 	// operation. Routes run their handler inside that chain already unless
@@ -93,8 +95,10 @@ type reqCtx struct {
 
 	sw      statusWriter // sw.ResponseWriter is the writer as given to the route
 	limited bool
-	sse     *SSEWriter
-	done    bool // the reply is on its way (SSE, WebSocket)
+	sse     *SSEWriter // the route's event stream, if it started one
+	done    bool       // the reply is on its way (SSE, WebSocket)
+	handled bool       // the route's handler ran (a middleware may answer instead)
+	bindErr error      // why the request did not bind; the handler returns it
 }
 
 // base returns the context.Context view of c.
@@ -219,6 +223,9 @@ func (c *reqCtx) Bind(v any) error {
 	if r.Body == nil || r.Body == nethttp.NoBody {
 		return nil
 	}
+	if ct := firstValue(r.Header["Content-Type"]); !c.rt.srv.acceptsBody(ct) {
+		return unacceptedBody(ct)
+	}
 	if err := c.limitBody(); err != nil {
 		return err
 	}
@@ -226,15 +233,7 @@ func (c *reqCtx) Bind(v any) error {
 	if err == nil {
 		return nil
 	}
-	var se *errors.Error
-	if stderrors.As(err, &se) {
-		return err
-	}
-	var mbe *nethttp.MaxBytesError
-	if stderrors.As(err, &mbe) {
-		return tooLarge(mbe.Limit)
-	}
-	return errors.BadRequest(ReasonBadRequestBody, "invalid request body: "+err.Error())
+	return bodyError(err, "invalid request body: ")
 }
 
 // limitBody bounds the body by the server's MaxBodySize, once.
@@ -297,20 +296,12 @@ func (c *reqCtx) BindForm(v any) error {
 		return bindFiles(v, r.MultipartForm.File)
 	}
 	if err := r.ParseForm(); err != nil {
-		return bodyFormError(err)
+		return bodyError(err, "invalid form: ")
 	}
 	if err := form.DecodeValues(v, r.Form); err != nil {
 		return errors.BadRequest(ReasonBadRequestBody, "invalid form: "+err.Error())
 	}
 	return nil
-}
-
-func bodyFormError(err error) error {
-	var mbe *nethttp.MaxBytesError
-	if stderrors.As(err, &mbe) {
-		return tooLarge(mbe.Limit)
-	}
-	return errors.BadRequest(ReasonBadRequestBody, "invalid form: "+err.Error())
 }
 
 // FormFile implements Context.

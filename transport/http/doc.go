@@ -28,12 +28,24 @@
 // (RequestFromServerContext) and lets a handler change the operation
 // (SetOperation).
 //
-// Requests bodies are bound by Content-Type (JSON, protobuf, XML, YAML, URL
-// encoded and multipart forms, files included) and bounded by MaxBodySize.
-// Replies are encoded as the Accept header asks, by the server's or the
-// route's ResponseEncoder; errors are JSON {code, reason, message,
-// metadata} with the error's code as the status, by the ErrorEncoder.
-// Malformed input is a 4xx error, never a 500.
+// The chain sees how every request ends, so that access logs, metrics and
+// traces tell the truth: a request that fails to bind (400, 413, 415) runs
+// the chain with the *nethttp.Request as its request and the binding error
+// as the handler's, and replies are encoded inside the chain, so an
+// encoding failure is the handler's error. Middleware must therefore set
+// reply headers before calling the handler.
+//
+// Request bodies are bound by Content-Type: JSON, protobuf, XML, URL
+// encoded and multipart forms (files included) by default, and YAML only
+// when RequestCodecs allows it, since decoding YAML costs far more CPU per
+// byte. Bodies are bounded in size by MaxBodySize (413) and in time by
+// BodyTimeout (408, and the connection is closed). Replies are encoded as
+// the Accept header asks, by the server's or the route's ResponseEncoder;
+// errors are JSON {code, reason, message, metadata} with the error's code
+// as the status, by the ErrorEncoder. Malformed input is a 4xx error, never
+// a 500; a panic in a handler, middleware or filter is a 500 PANIC error
+// (or an error event, or a cut connection once the reply started), logged
+// with its stack.
 //
 // Streams: ServerStream routes and Context.SSE send Server-Sent Events
 // (SSEWriter, with heartbeats), and Router.WebSocket upgrades to a

@@ -228,8 +228,9 @@ func TestHandlerPanicDoesNotKillServer(t *testing.T) {
 	srv.Route("/").GET("/panic", func(ctx Context) error { panic("boom") })
 	srv.Route("/").GET("/ok", func(ctx Context) error { return ctx.String(200, "alive") })
 	c := testClient(t)
-	if _, err := c.Get(base + "/panic"); err == nil {
-		t.Error("a panicking handler answered")
+	got := do(t, c, "GET", base+"/panic", "", "")
+	if code, reason, _, _ := errBody(t, got); got.status != 500 || code != 500 || reason != ReasonPanic {
+		t.Errorf("panicking handler = %d %q", got.status, got.body)
 	}
 	if got := do(t, c, "GET", base+"/ok", "", ""); got.body != "alive" {
 		t.Errorf("after panic = %q", got.body)

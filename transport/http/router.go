@@ -9,8 +9,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/zelos-go/zelos/errors"
-	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/internal/pathtpl"
+	"github.com/zelos-go/zelos/middleware"
 )
 
 // Router registers routes under a path prefix, with net/http filters around
@@ -57,23 +57,9 @@ func joinPath(prefix, path string) string {
 // sets it) unless SkipMiddleware is given.
 func (r *Router) Handle(method, path string, h HandlerFunc, opts ...RouteOption) {
 	rt := r.newRoute(method, path, opts)
-	if rt.mw == nil || rt.opts.skipMiddleware {
-		rt.handle = func(c *reqCtx) error { return h(c) }
-	} else {
-		rt.chained = true
-		next := rt.mw(func(ctx context.Context, _ any) (any, error) {
-			c, err := reqCtxFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			c.cur = ctx
-			return nil, h(c)
-		})
-		rt.handle = func(c *reqCtx) error {
-			_, err := next(c.cur, c.req)
-			return err
-		}
-	}
+	rt.wire(nil, func(c *reqCtx, _ context.Context, _ any) (any, error) {
+		return nil, h(c)
+	}, !rt.opts.skipMiddleware)
 	r.register(rt)
 }
 
@@ -267,7 +253,7 @@ func (r *Router) register(rt *route) {
 // handlePlain registers a net/http handler run inside the middleware chain.
 func (r *Router) handlePlain(method, path string, h nethttp.Handler) {
 	rt := r.newRoute(method, path, nil)
-	serve := func(c *reqCtx, ctx context.Context) {
+	rt.wire(nil, func(c *reqCtx, ctx context.Context, _ any) (any, error) {
 		req := c.req.WithContext(ctx)
 		req.Pattern = rt.pattern
 		for i, v := range rt.tpl.Variables {
@@ -283,27 +269,54 @@ func (r *Router) handlePlain(method, path string, h nethttp.Handler) {
 			// req is our copy: neither net/http nor dispatch cleans up its form.
 			_ = req.MultipartForm.RemoveAll()
 		}
-	}
-	if rt.mw == nil {
-		rt.handle = func(c *reqCtx) error {
-			serve(c, c.cur)
-			return nil
-		}
-	} else {
-		rt.chained = true
-		next := rt.mw(func(ctx context.Context, _ any) (any, error) {
-			c, err := reqCtxFrom(ctx)
-			if err != nil {
-				return nil, err
-			}
-			c.cur = ctx
-			serve(c, ctx)
-			return nil, nil
-		})
-		rt.handle = func(c *reqCtx) error {
-			_, err := next(c.cur, c.req)
-			return err
-		}
-	}
+		return nil, nil
+	}, true)
 	r.register(rt)
+}
+
+// wire sets how rt serves a request, the same way for every kind of route:
+// bind fills the request message (nil: the request is the
+// *nethttp.Request), then the middleware chain (if chain is set) runs call
+// with it, and call writes the reply.
+//
+// The chain observes every request with its true outcome, so that access
+// logs, metrics and traces do not lie: a request that fails to bind still
+// runs the chain, with the *nethttp.Request as the request and the binding
+// error (400, 413, 415) as the handler's, and call encodes the reply inside
+// the chain, so an encoding failure is the call's error. (Binding cannot
+// move inside the chain: middleware such as validation must see the bound
+// message.) A middleware that answers without calling the handler has its
+// reply encoded after the chain.
+func (rt *route) wire(bind func(*reqCtx) (any, error), call func(c *reqCtx, ctx context.Context, req any) (any, error), chain bool) {
+	inner := func(ctx context.Context, req any) (any, error) {
+		c, err := reqCtxFrom(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.cur, c.handled = ctx, true
+		if c.bindErr != nil {
+			return nil, c.bindErr
+		}
+		return call(c, ctx, req)
+	}
+	next := inner
+	if chain && rt.mw != nil {
+		next, rt.chained = rt.mw(inner), true
+	}
+	rt.handle = func(c *reqCtx) error {
+		var req any = c.req
+		if bind != nil {
+			in, err := bind(c)
+			if err != nil {
+				c.bindErr = err
+			} else {
+				req = in
+			}
+		}
+		reply, err := next(c.cur, req)
+		if err == nil && !c.handled && reply != nil {
+			return c.Result(nethttp.StatusOK, reply)
+		}
+		return err
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	nethttp "net/http"
 	"net/url"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,10 +18,10 @@ import (
 
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/internal/host"
+	"github.com/zelos-go/zelos/internal/pathtpl"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/transport"
-	"github.com/zelos-go/zelos/internal/pathtpl"
 )
 
 var (
@@ -104,6 +106,29 @@ func RequestDecoder(dec DecodeRequestFunc) ServerOption {
 // error. The default is DefaultMaxBodySize; zero or less means no bound.
 func MaxBodySize(n int64) ServerOption { return func(s *Server) { s.maxBody = n } }
 
+// BodyTimeout bounds the time a request's body may take to arrive,
+// counted from when its headers were read: past it, reading the body fails
+// with a 408 BODY_TIMEOUT error and the connection is closed after the
+// reply, so that a client trickling its body cannot hold a connection. The
+// default is DefaultBodyTimeout; zero or less means no bound. Requests
+// without a body are not concerned, nor is a reply's duration (streams
+// outlive it): it bounds reading, not serving.
+func BodyTimeout(d time.Duration) ServerOption { return func(s *Server) { s.bodyTimeout = d } }
+
+// RequestCodecs sets the codecs request bodies may be encoded with, by
+// name: "json", "proto", "xml", "form" (URL-encoded), "multipart", "yaml",
+// or the name of a codec registered under application/NAME. A body whose
+// Content-Type names another codec is a 415 UNSUPPORTED_MEDIA_TYPE error
+// before the RequestDecoder runs; types no codec is known for are left to
+// the RequestDecoder. The default is json, proto, xml, form and multipart:
+// YAML is left out on purpose, as decoding it costs far more CPU per byte
+// than the others, so a server that accepts it should say so
+// (RequestCodecs("json", "yaml")) and keep MaxBodySize small. Replies are
+// not concerned: YAML replies are still sent to clients that ask.
+func RequestCodecs(names ...string) ServerOption {
+	return func(s *Server) { s.reqCodecs = slices.Clone(names) }
+}
+
 // Logger sets the logger of server events (start, stop, errors that can no
 // longer be sent to the client). The default is log.DefaultLogger.
 func Logger(l log.Logger) ServerOption { return func(s *Server) { s.logger = l } }
@@ -132,6 +157,8 @@ type Server struct {
 	errorEncoder     EncodeErrorFunc
 	decoder          DecodeRequestFunc
 	maxBody          int64
+	bodyTimeout      time.Duration
+	reqCodecs        []string
 	logger           log.Logger
 	configure        []func(*nethttp.Server)
 
@@ -144,6 +171,7 @@ type Server struct {
 	lis      net.Listener
 	endpoint *url.URL
 	hs       *nethttp.Server
+	serving  bool // Serve is running; Stop says "stopping" only then
 	stopped  bool
 
 	// streamCtx is canceled by Stop to end SSE streams and WebSockets.
@@ -162,6 +190,8 @@ func NewServer(opts ...ServerOption) *Server {
 		errorEncoder: DefaultErrorEncoder,
 		decoder:      DefaultRequestDecoder,
 		maxBody:      DefaultMaxBodySize,
+		bodyTimeout:  DefaultBodyTimeout,
+		reqCodecs:    defaultRequestCodecs,
 		logger:       log.DefaultLogger,
 	}
 	for _, o := range opts {
@@ -179,11 +209,74 @@ func NewServer(opts ...ServerOption) *Server {
 
 // ServeHTTP routes and serves a request.
 func (s *Server) ServeHTTP(w nethttp.ResponseWriter, r *nethttp.Request) {
-	s.handler.ServeHTTP(w, r)
+	if s.bodyTimeout > 0 && r.Body != nil && r.Body != nethttp.NoBody {
+		limitBodyTime(w, r, s.bodyTimeout)
+	}
+	if len(s.filters) == 0 {
+		s.dispatch(w, r) // dispatch answers the panics of routes itself
+		return
+	}
+	// Only the filters' panics reach here; whether the reply has started
+	// is known from whether dispatch ran, which it records in st. That
+	// costs a context and a request copy, so servers without filters skip
+	// it.
+	st := &filterState{Context: r.Context()}
+	defer s.recoverFilter(w, r, st)
+	s.handler.ServeHTTP(w, r.WithContext(st))
+}
+
+// filterState is the context server filters pass on to dispatch; it
+// records whether dispatch ran.
+type filterState struct {
+	context.Context
+	routed bool
+}
+
+// Value implements context.Context.
+func (st *filterState) Value(key any) any {
+	if _, ok := key.(filterStateKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+type filterStateKey struct{}
+
+// recoverFilter answers a panic of a server filter: a 500 PANIC error if
+// no route ran yet, else the connection is cut, as the reply may have
+// started.
+func (s *Server) recoverFilter(w nethttp.ResponseWriter, r *nethttp.Request, st *filterState) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == nethttp.ErrAbortHandler {
+		panic(v)
+	}
+	err := s.logPanic(v, r.URL.Path)
+	if st.routed {
+		panic(nethttp.ErrAbortHandler)
+	}
+	s.errorEncoder(w, r, err)
+}
+
+// logPanic logs a recovered panic with its stack and returns the error it
+// is answered with: a 500 PANIC, as the recovery middleware answers.
+func (s *Server) logPanic(v any, op string) error {
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	_ = s.logger.Log(log.LevelError, "msg", "http: panic serving a request", "operation", op,
+		"panic", fmt.Sprint(v), "stack", string(buf))
+	return errors.InternalServer(ReasonPanic, "internal server error").WithCause(fmt.Errorf("http: panic: %v", v))
 }
 
 // dispatch finds the route and serves it.
 func (s *Server) dispatch(w nethttp.ResponseWriter, r *nethttp.Request) {
+	if len(s.filters) > 0 {
+		if st, ok := r.Context().Value(filterStateKey{}).(*filterState); ok {
+			st.routed = true
+		}
+	}
 	path := r.URL.EscapedPath()
 	e, vpath := s.tree.Load().Match(r.Method, path)
 	if e == nil {
@@ -202,17 +295,48 @@ func (s *Server) dispatch(w nethttp.ResponseWriter, r *nethttp.Request) {
 		defer cancel()
 		c.parent = ctx
 	}
+	defer c.end(r)
 	if rt.filtered != nil {
 		rt.filtered.ServeHTTP(w, r.WithContext(c.base()))
 	} else {
 		rt.serve(c)
 	}
-	if c.sse != nil {
-		c.sse.Close()
+}
+
+// end runs when a route is done, normally or by a panic. It answers a panic
+// of the route's filters, middleware or handler (they are not all covered
+// by the recovery middleware): with a 500 PANIC error if the reply has not
+// started, an error event on an event stream, and otherwise by cutting
+// the connection, so that the client sees a broken reply rather than a
+// short one. It then ends the event stream and removes the temporary files
+// of a multipart form parsed on a request copy.
+func (c *reqCtx) end(orig *nethttp.Request) {
+	v := recover()
+	abort := false
+	if v != nil {
+		if v == nethttp.ErrAbortHandler {
+			abort = true
+		} else {
+			err := c.rt.srv.logPanic(v, c.op)
+			switch {
+			case !c.committed():
+				c.rt.errorEncoder(c.sw.ResponseWriter, c.req, err)
+			case c.sse != nil:
+				_ = c.sse.Send(Event{Event: "error", Data: errorJSON(err)})
+			default:
+				abort = true
+			}
+		}
 	}
-	if c.req != r && c.req.MultipartForm != nil {
+	if c.sse != nil {
+		_ = c.sse.Close()
+	}
+	if c.req != orig && c.req.MultipartForm != nil {
 		// net/http cleans up the form of the request it made only.
 		_ = c.req.MultipartForm.RemoveAll()
+	}
+	if abort {
+		panic(nethttp.ErrAbortHandler)
 	}
 }
 
@@ -228,20 +352,24 @@ func (rt *route) serveFiltered(w nethttp.ResponseWriter, r *nethttp.Request) {
 	rt.serve(c)
 }
 
-// serve runs the route's handler and writes its error.
+// serve runs the route's handler and writes its error: as the reply if it
+// has not started, as an error event on an event stream.
 func (rt *route) serve(c *reqCtx) {
 	err := rt.handle(c)
 	if err == nil {
 		return
 	}
-	if c.committed() {
-		if se := errors.FromError(err); se.Code >= 500 {
-			_ = c.rt.srv.logger.Log(log.LevelError, "msg", "http: error after the reply started",
-				"operation", c.op, "error", err.Error())
-		}
+	if !c.committed() {
+		rt.errorEncoder(c.sw.ResponseWriter, c.req, err)
 		return
 	}
-	rt.errorEncoder(c.sw.ResponseWriter, c.req, err)
+	if c.sse != nil {
+		_ = c.sse.Send(Event{Event: "error", Data: errorJSON(err)})
+	}
+	if se := errors.FromError(err); se.Code >= 500 {
+		_ = c.rt.srv.logger.Log(log.LevelError, "msg", "http: error after the reply started",
+			"operation", c.op, "error", err.Error())
+	}
 }
 
 // noRoute writes 404 or 405.
@@ -293,7 +421,7 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, f := range s.configure {
 		f(hs)
 	}
-	s.hs = hs
+	s.hs, s.serving = hs, true
 	lis, u := s.lis, s.endpoint
 	s.mu.Unlock()
 
@@ -307,6 +435,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if stderrors.Is(err, nethttp.ErrServerClosed) {
 		return nil
 	}
+	s.mu.Lock()
+	s.serving = false
+	s.mu.Unlock()
 	return fmt.Errorf("http: serving on %s: %w", lis.Addr(), err)
 }
 
@@ -317,7 +448,7 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopped = true
-	hs, lis := s.hs, s.lis
+	hs, lis, serving := s.hs, s.lis, s.serving
 	s.mu.Unlock()
 	s.cancelStreams()
 	if hs == nil {
@@ -326,7 +457,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		}
 		return s.streams.wait(ctx)
 	}
-	_ = s.logger.Log(log.LevelInfo, "msg", "HTTP server stopping")
+	if serving {
+		_ = s.logger.Log(log.LevelInfo, "msg", "HTTP server stopping")
+	}
 	err := hs.Shutdown(ctx)
 	if err != nil {
 		_ = hs.Close()

@@ -2,11 +2,13 @@ package http
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 	"io"
 	nethttp "net/http"
 	"net/url"
 	"reflect"
+	"unicode/utf8"
 
 	"github.com/zelos-go/zelos/encoding"
 	"github.com/zelos-go/zelos/encoding/form"
@@ -28,7 +30,7 @@ func Unary[In, Out any](r *Router, method, path, op string, h func(context.Conte
 		rt.op = op
 	}
 	b := newBinder(rt, reflect.TypeFor[In](), reflect.TypeFor[Out]())
-	call := func(ctx context.Context, req any) (any, error) {
+	rt.wire(bindFunc[In](b), func(c *reqCtx, ctx context.Context, req any) (any, error) {
 		out, err := h(ctx, req.(*In))
 		if err != nil {
 			return nil, err
@@ -36,25 +38,18 @@ func Unary[In, Out any](r *Router, method, path, op string, h func(context.Conte
 		if out == nil {
 			out = new(Out)
 		}
-		return out, nil
-	}
-	next := call
-	if rt.mw != nil {
-		next = rt.mw(call)
-	}
-	rt.chained = true
-	rt.handle = func(c *reqCtx) error {
-		in := new(In)
-		if err := b.bind(c, in, reflect.ValueOf(in)); err != nil {
-			return err
-		}
-		out, err := next(c.cur, in)
-		if err != nil {
-			return err
-		}
-		return c.Result(nethttp.StatusOK, b.reply(out))
-	}
+		return out, c.Result(nethttp.StatusOK, b.reply(out))
+	}, true)
 	r.register(rt)
+}
+
+// bindFunc returns the bind function of a route whose request is a new *In
+// filled by b.
+func bindFunc[In any](b *binder) func(*reqCtx) (any, error) {
+	return func(c *reqCtx) (any, error) {
+		in := new(In)
+		return in, b.bind(c, in, reflect.ValueOf(in))
+	}
 }
 
 // binder fills a request message, with everything that depends on the
@@ -144,7 +139,10 @@ func (b *binder) bind(c *reqCtx, in any, rv reflect.Value) error {
 		if !ok {
 			s = c.raw[i]
 		}
-		if vs.name == "" {
+		if vs.name == "" || vs.kind == reflect.String && !utf8.ValidString(s) {
+			// Form decoding decides on invalid UTF-8 as it does for the
+			// query: a proto string field refuses it with a 400, rather
+			// than the reply failing to encode with a 500.
 			if slow == nil {
 				slow = make(url.Values, len(vars))
 			}
@@ -188,39 +186,21 @@ func ServerStream[In, Out any](r *Router, method, path, op string, h func(*In, g
 		rt.op = op
 	}
 	b := newBinder(rt, reflect.TypeFor[In](), reflect.TypeFor[Out]())
-	call := func(ctx context.Context, req any) (any, error) {
-		c, err := reqCtxFrom(ctx)
-		if err != nil {
-			return nil, err
-		}
+	rt.wire(bindFunc[In](b), func(c *reqCtx, ctx context.Context, req any) (any, error) {
 		sctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stop := context.AfterFunc(rt.srv.streamCtx, cancel)
 		defer stop()
-		st := &sseStream[Out]{c: c, ctx: sctx}
-		err = h(req.(*In), st)
-		if st.w == nil {
-			return nil, err
+		err := h(req.(*In), &sseStream[Out]{c: c, ctx: sctx, reqCtx: ctx})
+		if stderrors.Is(err, io.EOF) {
+			// A handler passing on the io.EOF of a finished receive, as
+			// gRPC handlers do, ends the stream normally.
+			err = nil
 		}
-		if err != nil {
-			_ = st.w.Send(Event{Event: "error", Data: errorJSON(err)})
-		}
-		_ = st.w.Close()
+		// The error event, if any, is sent once the chain returned, so
+		// that it carries the chain's final error (a recovered panic).
 		return nil, err
-	}
-	next := call
-	if rt.mw != nil {
-		next = rt.mw(call)
-	}
-	rt.chained = true
-	rt.handle = func(c *reqCtx) error {
-		in := new(In)
-		if err := b.bind(c, in, reflect.ValueOf(in)); err != nil {
-			return err
-		}
-		_, err := next(c.cur, in)
-		return err
-	}
+	}, true)
 	r.register(rt)
 }
 
@@ -235,9 +215,10 @@ func errorJSON(err error) []byte {
 // sseStream is the grpc.ServerStreamingServer the handlers of ServerStream
 // routes send to.
 type sseStream[Out any] struct {
-	c   *reqCtx
-	ctx context.Context
-	w   *SSEWriter
+	c      *reqCtx
+	ctx    context.Context // the handler's, canceled when it returns
+	reqCtx context.Context // the writer's: it outlives the handler for the error event
+	w      *SSEWriter
 }
 
 var _ grpc.ServerStreamingServer[struct{}] = (*sseStream[struct{}])(nil)
@@ -246,11 +227,12 @@ func (s *sseStream[Out]) start() error {
 	if s.w != nil {
 		return nil
 	}
-	w, err := newSSEWriter(s.ctx, &s.c.sw, s.c.req, nil, s.c.rt.opts.sse)
+	w, err := newSSEWriter(s.reqCtx, &s.c.sw, s.c.req, s.c.rt.srv.streamCtx, s.c.rt.opts.sse)
 	if err != nil {
 		return err
 	}
 	s.w = w
+	s.c.sse = w // the route's end sends the error event and closes it
 	s.c.done = true
 	return nil
 }

@@ -2,6 +2,8 @@ package http
 
 import (
 	"context"
+	stderrors "errors"
+	"io"
 	"sync"
 	"unicode/utf8"
 
@@ -27,17 +29,14 @@ func WebSocketOptions(o *websocket.AcceptOptions) RouteOption {
 // an ordinary error reply before any upgrade. Stop waits for the handlers.
 func (r *Router) WebSocket(path string, h WebSocketHandler, opts ...RouteOption) {
 	rt := r.newRoute("GET", path, opts)
-	call := func(ctx context.Context, _ any) (any, error) {
-		c, err := reqCtxFrom(ctx)
-		if err != nil {
-			return nil, err
-		}
+	rt.wire(nil, func(c *reqCtx, ctx context.Context, _ any) (any, error) {
 		srv := rt.srv
 		if !srv.streams.add() {
 			return nil, errors.ServiceUnavailable("SERVER_STOPPING", "the server is stopping")
 		}
 		defer srv.streams.done()
-		c.done = true // Accept answers failed upgrades itself
+		c.done = true           // Accept answers failed upgrades itself
+		liftBodyDeadline(c.req) // the connection outlives the request
 		conn, err := websocket.Accept(c.sw.ResponseWriter, c.req, rt.opts.ws)
 		if err != nil {
 			return nil, errors.BadRequest("WEBSOCKET_UPGRADE", err.Error())
@@ -46,23 +45,26 @@ func (r *Router) WebSocket(path string, h WebSocketHandler, opts ...RouteOption)
 		defer cancel()
 		stop := context.AfterFunc(srv.streamCtx, cancel)
 		defer stop()
-		if err := h(sctx, conn); err != nil {
+		if err := h(sctx, conn); err != nil && !normalClose(err) {
 			_ = conn.Close(websocket.StatusInternalError, closeReason(errors.FromError(err)))
 			return nil, err
 		}
 		_ = conn.Close(websocket.StatusNormalClosure, "")
 		return nil, nil
-	}
-	next := call
-	if rt.mw != nil {
-		next = rt.mw(call)
-	}
-	rt.chained = true
-	rt.handle = func(c *reqCtx) error {
-		_, err := next(c.cur, c.req)
-		return err
-	}
+	}, true)
 	r.register(rt)
+}
+
+// normalClose reports whether a handler's error only says that the client
+// ended the conversation: io.EOF, or the error of a read after the client
+// closed with StatusNormalClosure or StatusGoingAway. Handlers pass these on
+// as they come, so they are a normal end, not a 500.
+func normalClose(err error) bool {
+	switch websocket.CloseStatus(err) {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+		return true
+	}
+	return stderrors.Is(err, io.EOF)
 }
 
 // closeReason is the error's reason and message, cut to the 123 bytes a
