@@ -142,59 +142,49 @@ func (h *mdHeader) Keys() []string {
 func (h *mdHeader) Values(key string) []string { return h.md.Get(key) }
 
 // incomingHeader is the server's request header: the incoming metadata of
-// the RPC's context. It reads grpc-go's metadata in place when it can (see
-// incomingKey), and copies it on the first write.
+// the RPC's context. Get and Values before any other use copy one key's
+// values; Keys or a write copies the whole metadata once, since grpc-go
+// hands out copies only.
+//
+// It used to read grpc-go's metadata in place, through grpc-go's unexported
+// context key learnt at init. BenchmarkGRPC (recovery and metadata
+// middleware on both sides, 6 runs each) showed that saving 5 of 156
+// allocations and 450 B per call, with no measurable change in time per
+// call (p > 0.69, against a spread of over 50% on a shared 2-core machine),
+// so it was not worth leaning on another library's internals.
 type incomingHeader struct {
 	ctx    context.Context
 	loaded bool
-	owned  bool // md is a copy of our own
 	mdHeader
 }
 
 func (h *incomingHeader) load() {
-	if h.loaded {
-		return
-	}
-	h.loaded = true
-	if incomingKey != nil {
-		h.md, _ = h.ctx.Value(incomingKey).(metadata.MD)
-		return
-	}
-	h.md, _ = metadata.FromIncomingContext(h.ctx)
-	h.owned = true
-}
-
-func (h *incomingHeader) own() {
-	h.load()
-	if !h.owned {
-		h.md = h.md.Copy()
-		h.owned = true
+	if !h.loaded {
+		h.loaded = true
+		h.md, _ = metadata.FromIncomingContext(h.ctx)
 	}
 }
 
-func (h *incomingHeader) Get(key string) string      { h.load(); return h.mdHeader.Get(key) }
-func (h *incomingHeader) Set(key, value string)      { h.own(); h.mdHeader.Set(key, value) }
-func (h *incomingHeader) Add(key, value string)      { h.own(); h.mdHeader.Add(key, value) }
-func (h *incomingHeader) Keys() []string             { h.load(); return h.mdHeader.Keys() }
-func (h *incomingHeader) Values(key string) []string { h.load(); return h.mdHeader.Values(key) }
-
-// incomingKey is the context key grpc-go keeps incoming metadata under, or
-// nil. grpc-go only hands out copies of the metadata, through
-// metadata.FromIncomingContext, which costs an allocation per key per
-// request; reading it in place avoids that. The key's type is unexported,
-// so it is learnt once by asking FromIncomingContext to read a probe
-// context, and checked against a context made by NewIncomingContext. If
-// grpc-go changes how it stores metadata, the check fails and the server
-// falls back to copying. Keys written by grpc-go's transport are
-// lower-case, as MD.Get expects.
-var incomingKey = func() any {
-	key := probeKey(func(ctx context.Context) { metadata.FromIncomingContext(ctx) })
-	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("k", "v"))
-	if md, ok := ctx.Value(key).(metadata.MD); !ok || len(md["k"]) != 1 || md["k"][0] != "v" {
-		return nil
+func (h *incomingHeader) Get(key string) string {
+	if !h.loaded {
+		if vs := metadata.ValueFromIncomingContext(h.ctx, key); len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
 	}
-	return key
-}()
+	return h.mdHeader.Get(key)
+}
+
+func (h *incomingHeader) Values(key string) []string {
+	if !h.loaded {
+		return metadata.ValueFromIncomingContext(h.ctx, key)
+	}
+	return h.mdHeader.Values(key)
+}
+
+func (h *incomingHeader) Set(key, value string) { h.load(); h.mdHeader.Set(key, value) }
+func (h *incomingHeader) Add(key, value string) { h.load(); h.mdHeader.Add(key, value) }
+func (h *incomingHeader) Keys() []string        { h.load(); return h.mdHeader.Keys() }
 
 // serverKey and clientKey are the context keys package transport keeps
 // Transporters under. A Transporter answers its own key (see
@@ -204,30 +194,6 @@ var (
 	serverKey = transport.ServerContextKey()
 	clientKey = transport.ClientContextKey()
 )
-
-// probeKey returns the key lookup reads from the context it is given, if
-// it reads exactly one.
-func probeKey(lookup func(context.Context)) any {
-	p := &keyProbe{Context: context.Background()}
-	lookup(p)
-	if p.calls != 1 {
-		return nil
-	}
-	return p.key
-}
-
-// keyProbe is a context recording the key it is asked for.
-type keyProbe struct {
-	context.Context
-	key   any
-	calls int
-}
-
-func (p *keyProbe) Value(key any) any {
-	p.key = key
-	p.calls++
-	return nil
-}
 
 // withServerTransport returns the context the server chain runs in: tr
 // itself, which answers for the transport's key.
