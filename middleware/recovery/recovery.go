@@ -6,8 +6,10 @@
 // PANIC (or what WithHandler returns). The panic value is kept as the
 // error's cause, for logs, and never sent to clients.
 //
-// Recovery works on both transports and as gRPC stream middleware, where it
-// covers the whole stream handler.
+// Given to a server's Middleware option, Recovery covers every handler of
+// that server, streaming ones included: gRPC stream handlers, and HTTP
+// SSE and WebSocket routes. Put it first, so that it also recovers panics
+// of the middleware after it.
 package recovery
 
 import (

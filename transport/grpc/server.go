@@ -30,9 +30,10 @@
 // unchanged on streams. A middleware that must not bound a whole stream,
 // such as timeout.Server, belongs in UnaryMiddleware. A server stream
 // middleware may replace req with its own grpc.ServerStream wrapper to see
-// every message. A stream handler returning io.EOF itself, as a handler
-// that returns Recv's error does when the client closes its side, ends the
-// stream normally: the chain sees a nil error and the client status OK.
+// every message. A stream handler returning io.EOF (or an error wrapping
+// it), as a handler that returns Recv's error does when the client closes
+// its side, ends the stream normally: the chain sees a nil error and the
+// client status OK.
 //
 // On clients, WithMiddleware is for unary calls and WithStreamMiddleware
 // for streams.
@@ -413,10 +414,11 @@ func callStreamHandler(ctx context.Context, req any) (any, error) {
 		ss = tr.stream
 	}
 	err := tr.streamHandler(tr.srv, ss)
-	if err == io.EOF {
+	if stderrors.Is(err, io.EOF) {
 		// The handler passed on Recv's io.EOF: the client closed its side
-		// and the stream is over, which is success, not an UNKNOWN error. A
-		// wrapped io.EOF is a handler's own error and stays one.
+		// and the stream is over, which is success, not an UNKNOWN error.
+		// errors.Is, as the HTTP server's ServerStream routes do, so that
+		// one handler ends alike on both transports.
 		return nil, nil
 	}
 	return nil, err
