@@ -32,6 +32,12 @@ func (f CPUFunc) Usage() float64 { return f() }
 // that usage between two reads is Δbusy / Δtotal.
 type counter func() (busy, total float64, err error)
 
+// sampleInterval is how often a Meter reads its counter. With the moving
+// average halving the old value at each sample, a CPU that turns busy reads
+// above 80% within three samples, 750ms: slow enough that one busy tick does
+// not flip the limiter on, fast enough to act before queues build up.
+const sampleInterval = 250 * time.Millisecond
+
 // Meter samples a counter at most once per interval and smooths the usage
 // with an exponential moving average, so one busy tick does not flip the
 // limiter on. Usage is cheap: it returns the last value, and a stale value
@@ -57,7 +63,7 @@ func NewCPU() (*Meter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newMeter(c, 500*time.Millisecond)
+	return newMeter(c, sampleInterval)
 }
 
 func newMeter(c counter, interval time.Duration) (*Meter, error) {
@@ -91,7 +97,7 @@ func (m *Meter) sample() {
 	}
 	u := min(max((busy-m.busy)/(total-m.total), 0), 1)
 	m.busy, m.total = busy, total
-	m.usage = 0.8*m.usage + 0.2*u
+	m.usage = (m.usage + u) / 2
 }
 
 // detect picks the counter for the process, with root as the file system
@@ -270,3 +276,43 @@ func field(b []byte, name string) (float64, error) {
 
 // numCPU is the host's core count, the capacity when no quota is set.
 func numCPU() int { return runtime.NumCPU() }
+
+// NewProcessCPU returns a meter of this process's own CPU time (utime and
+// stime of /proc/self/stat) over the cores GOMAXPROCS lets it use. Use it
+// where the process shares its cgroup with other busy processes, such as a
+// benchmark whose load generator runs beside the server: the cgroup meter
+// would count the generator's CPU as the server's.
+func NewProcessCPU() (*Meter, error) {
+	return newMeter(processCounter("/proc/self/stat", runtime.GOMAXPROCS(0), wallNanos, clockTicks), sampleInterval)
+}
+
+// clockTicks is USER_HZ, the unit of /proc/self/stat's times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// processCounter reads fields 14 and 15 (utime, stime, in clock ticks) of
+// /proc/self/stat. The command name in field 2 may hold spaces and
+// parentheses, so fields are counted from its closing parenthesis.
+func processCounter(path string, cores int, now func() float64, hz float64) counter {
+	return func() (float64, float64, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, 0, fmt.Errorf("resilience/bbr: %w", err)
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			return 0, 0, fmt.Errorf("resilience/bbr: %s: no command name", path)
+		}
+		f := strings.Fields(string(b[i+1:]))
+		// After ")": state is field 3, so utime (14) and stime (15) are at 11 and 12.
+		if len(f) < 13 {
+			return 0, 0, fmt.Errorf("resilience/bbr: %s: %d fields", path, len(f))
+		}
+		utime, err1 := strconv.ParseFloat(f[11], 64)
+		stime, err2 := strconv.ParseFloat(f[12], 64)
+		if err1 != nil || err2 != nil {
+			return 0, 0, fmt.Errorf("resilience/bbr: %s: bad utime or stime", path)
+		}
+		return (utime + stime) / hz * 1e9, now() * float64(cores), nil
+	}
+}

@@ -131,13 +131,13 @@ func TestMeterSmoothsAndKeepsLastOnError(t *testing.T) {
 	}
 	busy, total = 100, 100 // fully busy
 	m.sample()
-	if u := m.Usage(); u < 0.19 || u > 0.21 {
-		t.Fatalf("usage after one busy sample = %v, want 0.2 (smoothed)", u)
+	if u := m.Usage(); u < 0.49 || u > 0.51 {
+		t.Fatalf("usage after one busy sample = %v, want 0.5 (smoothed)", u)
 	}
 	waitIdle(m)
 	fail = true
 	m.sample()
-	if u := m.Usage(); u < 0.19 {
+	if u := m.Usage(); u < 0.49 {
 		t.Fatalf("a read error reset usage to %v", u)
 	}
 	waitIdle(m)
@@ -167,4 +167,30 @@ func TestNewCPUOnThisMachine(t *testing.T) {
 		t.Fatalf("usage = %v", u)
 	}
 	waitIdle(m)
+}
+
+func TestProcessCounter(t *testing.T) {
+	root := t.TempDir()
+	stat := filepath.Join(root, "stat")
+	// pid (comm with) spaces) state ppid ... utime=150 stime=50 at fields 14, 15.
+	write(t, root, "stat", "42 (a b) c) S 1 1 1 0 -1 0 0 0 0 0 150 50 0 0 20 0 1 0\n")
+	w := &fakeWall{t: 4e9}
+	busy, total, err := processCounter(stat, 2, w.now, 100)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy != 2e9 || total != 8e9 {
+		t.Fatalf("busy, total = %v, %v; want 2e9 (200 ticks), 8e9 (4 s × 2 cores)", busy, total)
+	}
+	write(t, root, "stat", "42 (x) S 1\n")
+	if _, _, err := processCounter(stat, 1, w.now, 100)(); err == nil {
+		t.Fatal("no error on a short stat line")
+	}
+	if _, _, err := processCounter(filepath.Join(root, "none"), 1, w.now, 100)(); err == nil {
+		t.Fatal("no error on a missing file")
+	}
+	if m, err := NewProcessCPU(); err != nil || m.Usage() < 0 {
+		t.Fatalf("NewProcessCPU: %v", err)
+	}
+	time.Sleep(10 * time.Millisecond) // let a refresh that Usage may have started end
 }
