@@ -14,7 +14,10 @@
 //
 // Run binds every server's listener before registering, so an instance is
 // never advertised on a port that is not listening; stopping deregisters
-// first, so traffic drains before the servers stop.
+// first, so traffic drains before the servers stop. A registry that is down
+// holds up neither: the App serves while it keeps trying to register (or
+// fails at once with RegistrarFailFast), and deregistration is bounded by
+// DeregisterTimeout.
 package zelos
 
 import (
@@ -29,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zelos-go/zelos/internal/backoff"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
 	"github.com/zelos-go/zelos/transport"
@@ -48,6 +52,7 @@ type AppInfo interface {
 // App is a Zelos application: a set of servers with a shared lifecycle.
 type App struct {
 	opts   options
+	log    log.Logger // opts.logger, or nopLogger
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -58,10 +63,11 @@ type App struct {
 // New returns an App configured by opts.
 func New(opts ...Option) *App {
 	o := options{
-		ctx:              context.Background(),
-		sigs:             []os.Signal{syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGINT},
-		registrarTimeout: 10 * time.Second,
-		stopTimeout:      30 * time.Second,
+		ctx:               context.Background(),
+		sigs:              []os.Signal{syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGINT},
+		registrarTimeout:  10 * time.Second,
+		deregisterTimeout: 3 * time.Second,
+		stopTimeout:       30 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -69,8 +75,12 @@ func New(opts ...Option) *App {
 	if o.id == "" {
 		o.id = newID()
 	}
+	var logger log.Logger = nopLogger{}
+	if o.logger != nil {
+		logger = o.logger
+	}
 	ctx, cancel := context.WithCancel(o.ctx)
-	return &App{opts: o, ctx: ctx, cancel: cancel}
+	return &App{opts: o, log: logger, ctx: ctx, cancel: cancel}
 }
 
 // ID returns the instance ID.
@@ -101,7 +111,18 @@ func (a *App) Endpoint() []string {
 // servers gracefully within the stop timeout and runs the stop hooks.
 //
 // A server failing to start stops the others, and Run returns its error.
+//
+// Registration runs in the background, so that a signal is handled at once
+// even while the registry does not answer. If the first attempt fails the
+// App serves anyway and keeps trying with backoff, logging each failure,
+// unless RegistrarFailFast is given; the after-start hooks run after the
+// first attempt, whatever its outcome.
 func (a *App) Run() error {
+	if a.opts.registrar != nil && a.opts.name == "" {
+		// Checked before anything binds: registries reject a nameless
+		// instance, and only after the servers would have started.
+		return errors.New("zelos: the App has a Registrar but no name: set one with zelos.Name, the name clients discover the service by")
+	}
 	instance, err := a.buildInstance()
 	if err != nil {
 		a.stopServers()
@@ -137,19 +158,13 @@ func (a *App) Run() error {
 		}()
 	}
 
-	var runErr error
-	registered := false
+	var reg *registration
 	if a.opts.registrar != nil {
-		rctx, cancel := context.WithTimeout(ctx, a.opts.registrarTimeout)
-		err := a.opts.registrar.Register(rctx, instance)
-		cancel()
-		if err != nil {
-			runErr = fmt.Errorf("zelos: register %s (%s): %w", instance.Name, instance.ID, err)
-		} else {
-			registered = true
-		}
+		reg = &registration{first: make(chan error, 1), done: make(chan struct{})}
+		go a.register(ctx, instance, reg)
 	}
-	if runErr == nil {
+	runErr, stopping := a.waitRegistered(reg, sigs, errc)
+	if runErr == nil && !stopping {
 		for _, fn := range a.opts.afterStart {
 			if err := fn(ctx); err != nil {
 				runErr = fmt.Errorf("zelos: after-start hook: %w", err)
@@ -157,20 +172,87 @@ func (a *App) Run() error {
 			}
 		}
 	}
-	if runErr == nil {
-		a.logf(log.LevelInfo, "msg", "app started", "id", instance.ID, "name", instance.Name, "endpoints", instance.Endpoints)
+	if runErr == nil && !stopping {
+		_ = a.log.Log(log.LevelInfo, "msg", "app started", "id", instance.ID, "name", instance.Name, "endpoints", instance.Endpoints)
 		select {
 		case <-a.ctx.Done():
 		case sig := <-sigs:
-			a.logf(log.LevelInfo, "msg", "app stopping", "signal", sig.String())
+			_ = a.log.Log(log.LevelInfo, "msg", "app stopping", "signal", sig.String())
 		case runErr = <-errc:
 		}
 	}
-	return errors.Join(runErr, a.shutdown(instance, registered, &wg))
+	return errors.Join(runErr, a.shutdown(instance, reg, &wg))
+}
+
+// waitRegistered waits for the first registration attempt, if there is a
+// registrar, while honouring a stop request. It returns the error that
+// ends Run, or stopping if a stop was asked for meanwhile.
+func (a *App) waitRegistered(reg *registration, sigs <-chan os.Signal, errc <-chan error) (runErr error, stopping bool) {
+	if reg == nil {
+		return nil, false
+	}
+	select {
+	case err := <-reg.first:
+		if err != nil && a.opts.registrarFailFast && a.ctx.Err() == nil {
+			return err, false
+		}
+		return nil, false
+	case <-a.ctx.Done():
+		return nil, true
+	case sig := <-sigs:
+		_ = a.log.Log(log.LevelInfo, "msg", "app stopping", "signal", sig.String())
+		return nil, true
+	case err := <-errc:
+		return err, false
+	}
+}
+
+// registration is the state of the goroutine registering the instance.
+type registration struct {
+	first      chan error    // the first attempt's error, nil if it succeeded
+	done       chan struct{} // closed when the goroutine returns
+	registered bool          // written before done is closed
+}
+
+// register registers instance, trying again with backoff after a failure
+// (unless RegistrarFailFast is given) until it succeeds or ctx is done.
+// Each attempt is bounded by the registrar timeout.
+func (a *App) register(ctx context.Context, instance *registry.ServiceInstance, reg *registration) {
+	defer close(reg.done)
+	b := backoff.Reconnect().Start()
+	for attempt := 1; ; attempt++ {
+		rctx, cancel := context.WithTimeout(ctx, a.opts.registrarTimeout)
+		err := a.opts.registrar.Register(rctx, instance)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("zelos: register %s (%s): %w", instance.Name, instance.ID, err)
+		}
+		if attempt == 1 {
+			reg.first <- err
+		}
+		if err == nil {
+			reg.registered = true
+			if attempt > 1 {
+				_ = a.log.Log(log.LevelInfo, "msg", "app registered", "id", instance.ID, "name", instance.Name, "attempts", attempt)
+			}
+			return
+		}
+		if ctx.Err() != nil || a.opts.registrarFailFast {
+			return
+		}
+		delay := b.Next()
+		_ = a.log.Log(log.LevelWarn, "msg", "app register failed, serving unregistered and trying again", "id", instance.ID, "name", instance.Name,
+			"attempt", attempt, "retry_in", delay.String(), "error", err.Error())
+		if backoff.Sleep(ctx, nil, delay) != nil {
+			return
+		}
+	}
 }
 
 // shutdown runs the stop sequence: hooks, deregistration, servers, hooks.
-func (a *App) shutdown(instance *registry.ServiceInstance, registered bool, wg *sync.WaitGroup) error {
+func (a *App) shutdown(instance *registry.ServiceInstance, reg *registration, wg *sync.WaitGroup) error {
+	// Cancelling the App's context also abandons a registration attempt in
+	// flight, so that a registry that is down cannot hold up the stop.
 	a.cancel()
 	// The hooks and the registrar get a fresh context: the App's is done.
 	ctx := NewContext(context.WithoutCancel(a.ctx), a)
@@ -180,12 +262,17 @@ func (a *App) shutdown(instance *registry.ServiceInstance, registered bool, wg *
 			errs = append(errs, fmt.Errorf("zelos: before-stop hook: %w", err))
 		}
 	}
-	if registered {
-		rctx, cancel := context.WithTimeout(ctx, a.opts.registrarTimeout)
-		if err := a.opts.registrar.Deregister(rctx, instance); err != nil {
-			errs = append(errs, fmt.Errorf("zelos: deregister %s (%s): %w", instance.Name, instance.ID, err))
+	if reg != nil {
+		<-reg.done
+		if reg.registered {
+			rctx, cancel := context.WithTimeout(ctx, a.opts.deregisterTimeout)
+			if err := a.opts.registrar.Deregister(rctx, instance); err != nil {
+				errs = append(errs, fmt.Errorf("zelos: deregister %s (%s): %w", instance.Name, instance.ID, err))
+			}
+			cancel()
+		} else {
+			_ = a.log.Log(log.LevelInfo, "msg", "app not deregistered: it was never registered", "id", instance.ID)
 		}
-		cancel()
 	}
 	errs = append(errs, a.stopServers())
 	wg.Wait()
@@ -194,7 +281,7 @@ func (a *App) shutdown(instance *registry.ServiceInstance, registered bool, wg *
 			errs = append(errs, fmt.Errorf("zelos: after-stop hook: %w", err))
 		}
 	}
-	a.logf(log.LevelInfo, "msg", "app stopped", "id", instance.ID)
+	_ = a.log.Log(log.LevelInfo, "msg", "app stopped", "id", instance.ID)
 	return errors.Join(errs...)
 }
 
@@ -253,11 +340,12 @@ func (a *App) buildInstance() (*registry.ServiceInstance, error) {
 	}, nil
 }
 
-func (a *App) logf(level log.Level, kv ...any) {
-	if a.opts.logger != nil {
-		_ = a.opts.logger.Log(level, kv...)
-	}
-}
+// nopLogger discards records. It is the App's logger when none is given,
+// so that the App logs with direct calls: a wrapper that checked for nil
+// would be the call site log.Caller reports for every line.
+type nopLogger struct{}
+
+func (nopLogger) Log(log.Level, ...any) error { return nil }
 
 type appKey struct{}
 

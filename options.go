@@ -26,9 +26,11 @@ type options struct {
 	logger  log.Logger
 	servers []transport.Server
 
-	registrar        registry.Registrar
-	registrarTimeout time.Duration
-	stopTimeout      time.Duration
+	registrar         registry.Registrar
+	registrarTimeout  time.Duration
+	deregisterTimeout time.Duration
+	registrarFailFast bool
+	stopTimeout       time.Duration
 
 	beforeStart []func(context.Context) error
 	afterStart  []func(context.Context) error
@@ -77,10 +79,12 @@ func Server(srv ...transport.Server) Option {
 // and SIGQUIT.
 func Signal(sigs ...os.Signal) Option { return func(o *options) { o.sigs = sigs } }
 
-// Registrar sets the registry the instance is registered with.
+// Registrar sets the registry the instance is registered with. An App with
+// a Registrar needs a Name; Run checks it before starting anything.
 func Registrar(r registry.Registrar) Option { return func(o *options) { o.registrar = r } }
 
-// RegistrarTimeout bounds each call to the registrar. The default is 10s.
+// RegistrarTimeout bounds each attempt to register the instance. The
+// default is 10s. Deregistration has its own bound, DeregisterTimeout.
 func RegistrarTimeout(d time.Duration) Option {
 	return func(o *options) { o.registrarTimeout = d }
 }
@@ -93,8 +97,10 @@ func BeforeStart(fn func(context.Context) error) Option {
 	return func(o *options) { o.beforeStart = append(o.beforeStart, fn) }
 }
 
-// AfterStart adds a hook run after the servers started and the instance was
-// registered. An error stops the App.
+// AfterStart adds a hook run after the servers started and the first attempt
+// to register the instance: it was registered, or the registry is down and
+// the App keeps trying in the background (see RegistrarFailFast). An error
+// stops the App.
 func AfterStart(fn func(context.Context) error) Option {
 	return func(o *options) { o.afterStart = append(o.afterStart, fn) }
 }
@@ -108,4 +114,19 @@ func BeforeStop(fn func(context.Context) error) Option {
 // AfterStop adds a hook run after the servers stopped.
 func AfterStop(fn func(context.Context) error) Option {
 	return func(o *options) { o.afterStop = append(o.afterStop, fn) }
+}
+
+// RegistrarFailFast makes Run fail, stopping the servers, when the first
+// attempt to register the instance fails. By default the App serves
+// anyway and keeps trying to register, with backoff, until it succeeds or
+// the App stops, logging each failed attempt: an instance started while
+// the registry is down becomes discoverable once the registry is back.
+func RegistrarFailFast() Option { return func(o *options) { o.registrarFailFast = true } }
+
+// DeregisterTimeout bounds deregistration when the App stops. The default
+// is 3s, shorter than RegistrarTimeout's: a registry that is down must not
+// hold up the stop, and the instance it keeps disappears anyway once its
+// registration expires (an etcd lease's or a Consul check's TTL).
+func DeregisterTimeout(d time.Duration) Option {
+	return func(o *options) { o.deregisterTimeout = d }
 }
