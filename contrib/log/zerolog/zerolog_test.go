@@ -1,0 +1,87 @@
+package zerolog_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	zerologlog "github.com/zelos-go/zelos/contrib/log/zerolog"
+	"github.com/zelos-go/zelos/log"
+)
+
+func records(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("bad line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func callerOf(skip int) string {
+	_, file, line, _ := runtime.Caller(skip + 1)
+	parts := strings.Split(file, "/")
+	return fmt.Sprintf("%s/%s:%d", parts[len(parts)-2], parts[len(parts)-1], line)
+}
+
+func TestFieldsLevelsAndMessage(t *testing.T) {
+	var buf bytes.Buffer
+	z := zerolog.New(&buf).Level(zerolog.InfoLevel)
+	l := zerologlog.NewLogger(&z)
+	h := log.NewHelper(l)
+	h.Debugw("msg", "hidden")
+	h.Infow("msg", "started", "port", 8000, "odd")
+	h.Warn("careful")
+	h.Errorf("failed: %d", 3)
+	_ = l.Log(log.LevelFatal, "msg", "fatal without exiting")
+	recs := records(t, &buf)
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want 4: %s", len(recs), buf.String())
+	}
+	if recs[0]["message"] != "started" || recs[0]["port"] != float64(8000) || recs[0]["odd"] != "KEYVALS UNPAIRED" {
+		t.Fatalf("record = %v", recs[0])
+	}
+	for i, want := range []string{"info", "warn", "error", "fatal"} {
+		if recs[i]["level"] != want {
+			t.Errorf("record %d level = %v, want %s", i, recs[i]["level"], want)
+		}
+	}
+}
+
+func TestCallerThroughHelperFilterWith(t *testing.T) {
+	var buf bytes.Buffer
+	z := zerolog.New(&buf)
+	base := log.With(zerologlog.NewLogger(&z), "caller", log.DefaultCaller)
+	h := log.NewHelper(log.NewFilter(log.With(base, "svc", "user"), log.FilterKey("password")))
+	want := callerOf(0)
+	h.Infow("msg", "login", "password", "hunter2") // the line after want
+	rec := records(t, &buf)[0]
+	i := strings.LastIndex(want, ":")
+	var n int
+	fmt.Sscan(want[i+1:], &n)
+	if exp := fmt.Sprintf("%s:%d", want[:i], n+1); rec["caller"] != exp {
+		t.Fatalf("caller = %v, want %s", rec["caller"], exp)
+	}
+	if rec["password"] != "***" || rec["svc"] != "user" {
+		t.Fatalf("record = %v", rec)
+	}
+}
+
+func TestMessageKey(t *testing.T) {
+	var buf bytes.Buffer
+	z := zerolog.New(&buf)
+	l := zerologlog.NewLogger(&z, zerologlog.WithMessageKey("text"))
+	_ = l.Log(log.LevelDebug, "text", "hello")
+	if rec := records(t, &buf)[0]; rec["message"] != "hello" || rec["level"] != "debug" {
+		t.Fatalf("record = %v", rec)
+	}
+}
