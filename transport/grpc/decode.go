@@ -18,7 +18,8 @@ const ReasonInvalidMessage = "INVALID_MESSAGE"
 
 // failureField is the field number under which serverCodec records, in a
 // message's unknown fields, that the message did not decode. It is the last
-// number protobuf reserves for itself, which no .proto file may declare.
+// number protobuf reserves for itself, which no .proto file may declare; a
+// client that sends it anyway only gets its own request rejected.
 const failureField = protowire.LastReservedNumber
 
 // serverCodec is grpc-go's proto codec, except that a message that does not

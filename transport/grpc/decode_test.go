@@ -86,3 +86,33 @@ func BenchmarkDecodeFailure(b *testing.B) {
 		}
 	}
 }
+
+// FuzzServerCodec checks that any bytes either decode as proto.Unmarshal
+// decodes them, or leave a marked message that decodeFailure reports. Valid
+// bytes that carry the mark themselves are rejected too; only a client
+// that forges it is harmed.
+func FuzzServerCodec(f *testing.F) {
+	f.Add([]byte{0x10, 0x01})
+	f.Add([]byte{0x0a, 0x10, 0x01})
+	f.Add(protowire.AppendString(protowire.AppendTag(nil, failureField, protowire.BytesType), "forged"))
+	c := newServerCodec()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want testpb.SimpleRequest
+		wantErr := proto.Unmarshal(data, &want)
+		var got testpb.SimpleRequest
+		if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, &got); err != nil {
+			t.Fatalf("Unmarshal of a message = %v, want nil", err)
+		}
+		failure := decodeFailure(&got)
+		switch {
+		case wantErr != nil && failure == nil:
+			t.Fatalf("bytes proto rejects (%v) are not marked", wantErr)
+		case wantErr != nil:
+			if !errors.IsBadRequest(failure) {
+				t.Fatalf("decodeFailure = %v, want 400", failure)
+			}
+		case failure == nil && !proto.Equal(&got, &want):
+			t.Fatalf("decoded %v, proto decodes %v", &got, &want)
+		}
+	})
+}
