@@ -37,6 +37,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/zelos-go/zelos/internal/backoff"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
 )
@@ -317,26 +318,34 @@ var metaKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // heartbeat marks the TTL check passing every third of the TTL. If the
 // agent no longer knows the check (it restarted or lost the service), it
-// registers the service again.
+// registers the service again; while that fails (the agent is down) it
+// tries again sooner, with the backoff of every registry loop capped at the
+// heartbeat interval, so the instance is back soon after the agent.
 func (r *Registry) heartbeat(ctx context.Context, h *heartbeat, reg *api.AgentServiceRegistration) {
 	defer close(h.done)
 	defer h.cancel()
 	checkID := ttlCheckID(reg.ID)
-	t := time.NewTicker(max(r.opts.ttl/3, time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	interval := max(r.opts.ttl/3, time.Millisecond)
+	policy := backoff.Reconnect()
+	policy.Max = min(policy.Max, interval)
+	b := policy.Start()
+	for wait := interval; ; {
+		if backoff.Sleep(ctx, nil, wait) != nil {
 			return
-		case <-t.C:
 		}
+		wait = interval
 		rctx, cancel := context.WithTimeout(ctx, r.opts.ttl)
 		err := r.client.Agent().UpdateTTLOpts(checkID, "", api.HealthPassing, (&api.QueryOptions{}).WithContext(rctx))
 		if err != nil && ctx.Err() == nil {
 			r.log(log.LevelWarn, "msg", "consul: TTL update failed, registering again", "service", reg.Name, "id", reg.ID, "error", err)
-			if err := r.register(rctx, reg); err != nil && ctx.Err() == nil {
-				r.log(log.LevelWarn, "msg", "consul: register again failed", "service", reg.Name, "id", reg.ID, "error", err)
+			err = r.register(rctx, reg)
+			if err != nil && ctx.Err() == nil {
+				wait = b.Next()
+				r.log(log.LevelWarn, "msg", "consul: register again failed", "service", reg.Name, "id", reg.ID, "retry_in", wait.String(), "error", err)
 			}
+		}
+		if err == nil {
+			b.Reset()
 		}
 		cancel()
 	}

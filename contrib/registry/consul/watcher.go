@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zelos-go/zelos/internal/backoff"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
 )
@@ -70,7 +71,7 @@ func (w *watcher) Next() ([]*registry.ServiceInstance, error) {
 		w.started, w.index, w.last = true, max(index, 1), list
 		return list, nil
 	}
-	backoff := 100 * time.Millisecond
+	b := backoff.Reconnect().Start()
 	for {
 		list, index, err := w.r.query(w.ctx, w.name, w.index)
 		if err != nil {
@@ -78,13 +79,12 @@ func (w *watcher) Next() ([]*registry.ServiceInstance, error) {
 				return nil, werr
 			}
 			w.r.log(log.LevelWarn, "msg", "consul: watch query failed, keeping the last instances", "service", w.name, "error", err)
-			if !w.sleep(backoff) {
+			if !w.sleep(b.Next()) {
 				return nil, w.err()
 			}
-			backoff = min(backoff*2, 10*time.Second)
 			continue
 		}
-		backoff = 100 * time.Millisecond
+		b.Reset()
 		switch {
 		case index < w.index:
 			w.index = 0 // the index went backwards: start over
@@ -102,16 +102,7 @@ func (w *watcher) Next() ([]*registry.ServiceInstance, error) {
 }
 
 // sleep waits d; it reports false if the watcher ended meanwhile.
-func (w *watcher) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-w.ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func (w *watcher) sleep(d time.Duration) bool { return backoff.Sleep(w.ctx, nil, d) == nil }
 
 // err reports why the watcher ended, or nil.
 func (w *watcher) err() error {
