@@ -3,6 +3,18 @@
 // the google.api.http rules, component schemas from the messages and enums
 // they use (proto comments become descriptions), and the Zelos error body
 // {code, reason, message, metadata} as the default (non-2xx) response.
+//
+// The document describes what the server really sends and accepts:
+//   - Fields the JSON codec writes as null when unset (singular message
+//     fields, well-known types among them) accept null.
+//   - A variable with a pattern, {name=shelves/*}, is written out as
+//     /shelves/{name}, one parameter per wildcard, because an OpenAPI path
+//     parameter is one segment.
+//   - Routes that match the same requests share one path, named by a route
+//     whose variables are plain fields; dotted field paths become
+//     book_id-style names, which every tool accepts.
+//   - A server-streaming route's event message is a component, named by
+//     the x-zelos-event extension of its text/event-stream reply.
 package openapigen
 
 import (
@@ -25,6 +37,10 @@ import (
 
 // ErrorSchema is the component name of the Zelos error body.
 const ErrorSchema = "zelos.errors.Error"
+
+// EventExtension is the key, in the text/event-stream media type of a
+// server-streaming route, of the schema of each event's data.
+const EventExtension = "x-zelos-event"
 
 // Options control generation.
 type Options struct {
@@ -51,8 +67,7 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) (*pro
 // no HTTP route.
 func Document(file *protogen.File, opts Options) ([]byte, error) {
 	b := &builder{schemas: newMap(), done: map[string]bool{}}
-	paths := newMap()
-	shapes := map[string]string{} // template shape -> path key
+	var routes []route
 	var tags []any
 	var titles []string
 	for _, s := range file.Services {
@@ -70,31 +85,28 @@ func Document(file *protogen.File, opts Options) ([]byte, error) {
 		}
 		tags = append(tags, tag)
 		for _, bd := range bs {
-			// Templates of the same shape share one path key (OpenAPI
-			// forbids two that differ only in variable names); the
-			// variables take the names of the first.
-			p := bd.OpenAPIPath()
-			shape := bd.Shape()
-			if prev, ok := shapes[shape]; ok {
-				p = prev
-			} else {
-				shapes[shape] = p
-			}
-			item, _ := paths.get(p).(*omap)
-			if item == nil {
-				item = newMap()
-				paths.set(p, item)
-			}
-			verb := strings.ToLower(bd.Verb)
-			if item.get(verb) != nil {
-				return nil, fmt.Errorf("%s: two routes for %s %s", file.Desc.Path(), bd.Verb, p)
-			}
-			if !standardVerb(verb) {
-				// OpenAPI has no place for other methods; they are left out.
-				continue
-			}
-			item.set(verb, b.operation(bd, pathVars(p)))
+			routes = append(routes, newRoute(bd))
 		}
+	}
+	names := pathNames(routes)
+	paths := newMap()
+	for _, r := range routes {
+		r.names = names[r.shape()]
+		p := r.path(r.names)
+		item, _ := paths.get(p).(*omap)
+		if item == nil {
+			item = newMap()
+			paths.set(p, item)
+		}
+		verb := strings.ToLower(r.bd.Verb)
+		if item.get(verb) != nil {
+			return nil, fmt.Errorf("%s: two routes for %s %s", file.Desc.Path(), r.bd.Verb, p)
+		}
+		if !standardVerb(verb) {
+			// OpenAPI has no place for other methods; they are left out.
+			continue
+		}
+		item.set(verb, b.operation(r))
 	}
 	if paths.len() == 0 {
 		return nil, nil
@@ -142,21 +154,8 @@ type builder struct {
 	done    map[string]bool
 }
 
-// pathVars returns the variable names of an OpenAPI path, in order.
-func pathVars(p string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(p, '{')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(p[i:], '}')
-		out = append(out, p[i+1:i+j])
-		p = p[i+j+1:]
-	}
-}
-
-func (b *builder) operation(bd httprule.Binding, names []string) *omap {
+func (b *builder) operation(r route) *omap {
+	bd := r.bd
 	m := bd.Method
 	opID := m.Parent.GoName + "_" + m.GoName
 	if bd.Index > 0 {
@@ -177,17 +176,19 @@ func (b *builder) operation(bd httprule.Binding, names []string) *omap {
 	}
 
 	var params []any
-	for i, v := range bd.Vars {
-		leaf := v.Leaf()
-		p := newMap().set("name", names[i]).set("in", "path").set("required", true)
-		sch := b.fieldSchema(leaf, true)
-		if v.Pattern != "*" {
-			sch = newMap().set("type", "string").set("pattern", patternRegexp(v.Pattern))
+	for i, h := range r.holes {
+		p := newMap().set("name", r.names[i]).set("in", "path").set("required", true)
+		leaf := h.v.Leaf()
+		var sch *omap
+		switch {
+		case h.whole():
+			sch = b.fieldSchema(leaf, true)
+		case h.multi:
+			sch = newMap().set("type", "string")
+		default:
+			sch = newMap().set("type", "string").set("pattern", "^[^/]+$")
 		}
-		d := describe(leaf.Comments.Leading)
-		if names[i] != v.Path {
-			d = strings.TrimSpace("The field " + v.Path + ". " + d)
-		}
+		d := strings.TrimSpace(r.holeDescription(i) + " " + describe(leaf.Comments.Leading))
 		if d != "" {
 			p.set("description", d)
 		}
@@ -215,8 +216,15 @@ func (b *builder) operation(bd httprule.Binding, names []string) *omap {
 
 	ok := newMap().set("description", "OK")
 	if m.Desc.IsStreamingServer() {
-		ok.set("description", "A stream of Server-Sent Events; the data of each event is one JSON "+string(m.Output.Desc.FullName())+".").
-			set("content", newMap().set("text/event-stream", newMap().set("schema", newMap().set("type", "string"))))
+		// OpenAPI 3.1 cannot type the events of a stream (3.2's itemSchema
+		// can), so the event message is named by an extension beside the
+		// text schema; it is still a component, for clients to generate.
+		ok.set("description", "A stream of Server-Sent Events. The data of each event is one JSON "+
+			string(m.Output.Desc.FullName())+" (see "+EventExtension+"); an event of type error carries a "+
+			ErrorSchema+" and ends the stream.").
+			set("content", newMap().set("text/event-stream", newMap().
+				set("schema", newMap().set("type", "string")).
+				set(EventExtension, b.ref(m.Output))))
 	} else {
 		var reply any
 		if bd.ResponseField != nil {
@@ -299,6 +307,9 @@ func (b *builder) messageSchema(msg *protogen.Message) *omap {
 	var required []any
 	for _, f := range msg.Fields {
 		fs := b.fieldSchema(f, false)
+		if nullable(f) {
+			fs = orNull(fs)
+		}
 		var extra []struct {
 			k string
 			v any
@@ -380,9 +391,40 @@ func (b *builder) fieldSchema(f *protogen.Field, elem bool) *omap {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		return asMap(b.ref(f.Message))
 	case protoreflect.EnumKind:
+		if f.Enum.Desc.FullName() == "google.protobuf.NullValue" {
+			return newMap().set("type", "null") // protojson writes it as null
+		}
 		return asMap(b.enumRef(f.Enum))
 	}
 	return scalar(f.Desc.Kind())
+}
+
+// nullable reports whether protojson writes f as null when it is unset.
+// The JSON codec emits unpopulated fields (as gRPC-gateway and Kratos
+// clients expect), and an unset field with presence, a singular message
+// field, becomes null; fields of a oneof (and proto3 optional ones) are
+// left out instead.
+func nullable(f *protogen.Field) bool {
+	return f.Message != nil && !f.Desc.IsList() && !f.Desc.IsMap() && f.Desc.ContainingOneof() == nil
+}
+
+// orNull returns s widened to accept null: a reference becomes
+// oneOf [ref, null], a typed schema gets "null" among its types.
+func orNull(s *omap) *omap {
+	if ref := s.get("$ref"); ref != nil {
+		return newMap().set("oneOf", []any{s, newMap().set("type", "null")})
+	}
+	// A schema with no type (google.protobuf.Value) or with "null" among
+	// its types (the wrappers) accepts null already.
+	t, ok := s.get("type").(string)
+	if !ok {
+		return s
+	}
+	c := newMap()
+	for _, e := range s.kvs {
+		c.set(e.k, e.v)
+	}
+	return c.set("type", []any{t, "null"})
 }
 
 func asMap(v any) *omap {
@@ -464,34 +506,6 @@ func errorSchema() *omap {
 			set("message", newMap().set("type", "string").set("description", "A human-readable explanation.")).
 			set("metadata", newMap().set("type", "object").set("additionalProperties", newMap().set("type", "string")).set("description", "Extra detail."))).
 		set("required", []any{"code", "reason", "message"})
-}
-
-// patternRegexp turns a path-variable pattern such as shelves/*/books/*
-// into a regular expression for its value.
-func patternRegexp(p string) string {
-	var parts []string
-	for _, seg := range strings.Split(p, "/") {
-		switch seg {
-		case "*":
-			parts = append(parts, "[^/]+")
-		case "**":
-			parts = append(parts, ".+")
-		default:
-			parts = append(parts, regexpQuote(seg))
-		}
-	}
-	return "^" + strings.Join(parts, "/") + "$"
-}
-
-func regexpQuote(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // describe returns a proto comment as a description.
