@@ -148,6 +148,11 @@ func (c *config) Load() error {
 			w, err := s.Watch()
 			if err != nil {
 				stopAll(ws)
+				// A source that cannot be read usually cannot be watched
+				// either (a missing file); its read error is the one to fix.
+				if _, lerr := s.Load(); lerr != nil {
+					return fmt.Errorf("config: load source %s: %w", sourceName(i, s), lerr)
+				}
 				return fmt.Errorf("config: watch source %s: %w", sourceName(i, s), err)
 			}
 			ws = append(ws, w)

@@ -3,13 +3,14 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	yamlcodec "github.com/zelos-go/zelos/encoding/yaml"
 )
 
 // Decoder decodes one KeyValue into target, an empty map that Config then
@@ -59,17 +60,22 @@ func DefaultDecoder(kv *KeyValue, target map[string]any) error {
 	}
 }
 
-// unmarshalYAML decodes a YAML mapping. yaml.v3 panics on some malformed
-// documents (such as "{{},<<}"); the panic becomes an error, so that a bad
-// file cannot crash a reload.
-func unmarshalYAML(data []byte) (m map[string]any, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			m, err = nil, fmt.Errorf("yaml: %v", r)
+// unmarshalYAML decodes a YAML mapping through the YAML codec, which
+// decodes in linear time (yaml.v3 alone compares every pair of keys in a
+// mapping, so a 1M-key file never finished) and turns yaml.v3's panics on
+// malformed documents into errors. Config files are the operator's own, so
+// the codec's size bound for request bodies does not apply.
+func unmarshalYAML(data []byte) (map[string]any, error) {
+	var m map[string]any
+	if err := (yamlcodec.Codec{MaxSize: -1}).Unmarshal(data, &m); err != nil {
+		// Drop the codec's "yaml: unmarshal into *map[string]interface {}"
+		// prefix: callers name the file.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
 		}
-	}()
-	err = yaml.Unmarshal(data, &m)
-	return m, err
+		return nil, err
+	}
+	return m, nil
 }
 
 // normalize converts a decoded value into the tree's canonical types:

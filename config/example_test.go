@@ -122,5 +122,5 @@ func ExampleNewResolver() {
 	// 5432 int64
 	// postgres://db.internal:5432/app
 	// ${not_a_placeholder}
-	// config: key "a.b": cannot resolve placeholder "${MISSING}": no key or environment variable "MISSING"
+	// config: key "a.b": cannot resolve placeholder "MISSING": no key or environment variable of that name
 }

@@ -14,8 +14,9 @@ import (
 type Resolver func(tree map[string]any) error
 
 const (
-	maxResolvedLen = 1 << 20 // longest string a placeholder expansion may build
-	maxNesting     = 64      // deepest placeholder nesting inside defaults
+	maxResolvedLen = 1 << 20  // most bytes one value may expand to
+	maxExpanded    = 16 << 20 // most bytes all values may expand to together
+	maxNesting     = 64       // deepest placeholder nesting inside defaults
 )
 
 // NewResolver returns the default Resolver, which expands placeholders in
@@ -32,7 +33,14 @@ const (
 // "${PORT:8080}" is always an integer; without a default it is a string.
 // Placeholders inside referenced values are expanded first; cycles, and
 // placeholders that resolve to nothing and have no default, are errors
-// naming the key and the placeholder.
+// naming the key and the placeholder's name. Errors never quote the value
+// or a default, which may be a secret.
+//
+// Expansion is bounded, since each level of placeholders can double a
+// value: one value may expand to at most 1 MiB and all values together to
+// at most 16 MiB, a list or map inserted whole counting its keys and
+// strings (and at least one byte per element) each time it is inserted.
+// Exceeding either bound is an error naming the key.
 //
 // lookupEnv reads the environment; nil means os.LookupEnv.
 func NewResolver(lookupEnv func(name string) (string, bool)) Resolver {
@@ -55,6 +63,7 @@ type resolver struct {
 	root  map[string]any
 	env   func(string) (string, bool)
 	state map[string]uint8 // by dotted path of string values holding "$"
+	total int              // bytes expanded so far, bounded by maxExpanded
 }
 
 func joinKey(prefix, k string) string {
@@ -105,7 +114,7 @@ func (r *resolver) str(path, s string) (any, error) {
 	}
 	switch r.state[path] {
 	case resolving:
-		return nil, fmt.Errorf("config: key %q: placeholder cycle in %q", path, s)
+		return nil, fmt.Errorf("config: key %q: placeholder cycle", path)
 	case resolved:
 		return s, nil
 	}
@@ -114,8 +123,54 @@ func (r *resolver) str(path, s string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.count(path, v); err != nil {
+		return nil, err
+	}
 	r.state[path] = resolved
 	return v, nil
+}
+
+// count adds the size of v, the expansion of the value at path, to the
+// total, failing when v or the total exceeds its bound. Lists and maps
+// may share elements (each "${l}" inserts the same list), so the walk
+// stops at the bound instead of visiting every copy.
+func (r *resolver) count(path string, v any) error {
+	n := size(v, maxResolvedLen+1)
+	if n > maxResolvedLen {
+		return fmt.Errorf("config: key %q: expansion longer than %d bytes", path, maxResolvedLen)
+	}
+	r.total += n
+	if r.total > maxExpanded {
+		return fmt.Errorf("config: key %q: expanded values exceed %d bytes in total", path, maxExpanded)
+	}
+	return nil
+}
+
+// size returns the bytes of v's keys and strings, counting at least one per
+// element, or some number above limit once it passes limit.
+func size(v any, limit int) int {
+	switch x := v.(type) {
+	case string:
+		return max(len(x), 1)
+	case map[string]any:
+		n := 1
+		for k, e := range x {
+			if n += len(k) + size(e, limit-n); n > limit {
+				return n
+			}
+		}
+		return n
+	case []any:
+		n := 1
+		for _, e := range x {
+			if n += size(e, limit-n); n > limit {
+				return n
+			}
+		}
+		return n
+	default:
+		return 8
+	}
 }
 
 // key returns the resolved value at dotted key name, resolving strings on
@@ -208,7 +263,7 @@ func (r *resolver) interpolate(path, s string, depth int) (any, error) {
 		}
 		end := closing(s, i+2)
 		if end < 0 {
-			return nil, fmt.Errorf("config: key %q: unterminated placeholder in %q", path, s)
+			return nil, fmt.Errorf("config: key %q: unterminated placeholder", path)
 		}
 		v, err := r.placeholder(path, s[i:end+1], depth)
 		if err != nil {
@@ -218,7 +273,7 @@ func (r *resolver) interpolate(path, s string, depth int) (any, error) {
 			return v, nil
 		}
 		if err := writeScalar(&b, v); err != nil {
-			return nil, fmt.Errorf("config: key %q: placeholder %q: %w", path, s[i:end+1], err)
+			return nil, fmt.Errorf("config: key %q: placeholder %q: %w", path, placeholderName(s[i:end+1]), err)
 		}
 		if b.Len() > maxResolvedLen {
 			return nil, fmt.Errorf("config: key %q: expansion longer than %d bytes", path, maxResolvedLen)
@@ -251,7 +306,7 @@ func (r *resolver) placeholder(path, ph string, depth int) (any, error) {
 	name, def, hasDef := strings.Cut(ph[2:len(ph)-1], ":")
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return nil, fmt.Errorf("config: key %q: placeholder %q has no name", path, ph)
+		return nil, fmt.Errorf("config: key %q: a placeholder has no name", path)
 	}
 	if v, ok, err := r.key(name); err != nil {
 		return nil, err
@@ -263,7 +318,7 @@ func (r *resolver) placeholder(path, ph string, depth int) (any, error) {
 		if inEnv {
 			return text, nil
 		}
-		return nil, fmt.Errorf("config: key %q: cannot resolve placeholder %q: no key or environment variable %q", path, ph, name)
+		return nil, fmt.Errorf("config: key %q: cannot resolve placeholder %q: no key or environment variable of that name", path, name)
 	}
 	dv, err := r.defaultValue(path, def, depth)
 	if err != nil {
@@ -273,6 +328,13 @@ func (r *resolver) placeholder(path, ph string, depth int) (any, error) {
 		return coerce(text, dv), nil
 	}
 	return dv, nil
+}
+
+// placeholderName returns the NAME of "${NAME[:default]}", for errors that
+// must not show the default.
+func placeholderName(ph string) string {
+	name, _, _ := strings.Cut(ph[2:len(ph)-1], ":")
+	return strings.TrimSpace(name)
 }
 
 func (r *resolver) defaultValue(path, def string, depth int) (any, error) {

@@ -71,8 +71,8 @@ func TestResolveErrors(t *testing.T) {
 		tree map[string]any
 		want []string
 	}{
-		{"missing", m("a", m("b", "x ${NOPE}")), []string{`config: key "a.b"`, `"${NOPE}"`}},
-		{"missing nested default", m("a", "${NOPE:${NOPE2}}"), []string{`key "a"`, `"${NOPE2}"`}},
+		{"missing", m("a", m("b", "x ${NOPE}")), []string{`config: key "a.b"`, `"NOPE"`}},
+		{"missing nested default", m("a", "${NOPE:${NOPE2}}"), []string{`key "a"`, `"NOPE2"`}},
 		{"cycle", m("a", "${b}", "b", "${a}"), []string{"cycle"}},
 		{"self", m("a", "${a}"), []string{`key "a"`, "cycle"}},
 		{"ancestor", m("a", m("b", "${a}")), []string{`key "a.b"`, "cycle"}},

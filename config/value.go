@@ -12,6 +12,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
+
+	yamlcodec "github.com/zelos-go/zelos/encoding/yaml"
 )
 
 // ErrNotFound is wrapped by the errors of a Value whose key is missing.
@@ -56,22 +58,10 @@ func (v value) notFound() error {
 	return fmt.Errorf("config: key %q %w", v.key, ErrNotFound)
 }
 
+// convErr names the key and the kind of its value, never the value, which
+// may be a secret.
 func (v value) convErr(to string) error {
-	return fmt.Errorf("config: key %q: cannot convert %s to %s", v.key, describe(v.v), to)
-}
-
-func describe(v any) string {
-	switch x := v.(type) {
-	case string:
-		if len(x) > 64 {
-			x = x[:64] + "..."
-		}
-		return strconv.Quote(x)
-	case bool, int64, float64:
-		return fmt.Sprint(x)
-	default:
-		return "a " + kind(v)
-	}
+	return fmt.Errorf("config: key %q: cannot convert a %s to %s", v.key, kind(v.v), to)
 }
 
 func (v value) Bool() (bool, error) {
@@ -228,7 +218,8 @@ func scan(src, dst any) error {
 		if err != nil {
 			return err
 		}
-		return yaml.Unmarshal(b, dst)
+		// The codec decodes in linear time (see unmarshalYAML).
+		return yamlcodec.Codec{MaxSize: -1}.Unmarshal(b, dst)
 	}
 	b, err := json.Marshal(src)
 	if err != nil {

@@ -11,6 +11,7 @@ package file
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,7 +25,8 @@ import (
 
 const (
 	defaultDebounce = 50 * time.Millisecond
-	maxDelay        = time.Second // longest a stream of events can postpone a reload
+	defaultPoll     = 500 * time.Millisecond // how often a removed directory is looked for
+	maxDelay        = time.Second            // longest a stream of events can postpone a reload
 )
 
 var errStopped = errors.New("file: watcher stopped")
@@ -32,6 +34,7 @@ var errStopped = errors.New("file: watcher stopped")
 type source struct {
 	path     string
 	debounce time.Duration
+	poll     time.Duration // how often a removed directory is looked for
 }
 
 // NewSource returns a Source reading path, a file or a directory. Each file
@@ -44,8 +47,12 @@ type source struct {
 // the old one) and Kubernetes ConfigMap symlink swaps are seen. Bursts of
 // events are coalesced: the files are re-read once no event has arrived for
 // 50ms, and a change is reported only when their contents differ.
+//
+// When the watched directory itself is removed or renamed, the watcher
+// reports the failed read, looks for the directory again every 500ms, and
+// watches the new one once it exists, reporting its contents.
 func NewSource(path string) config.Source {
-	return &source{path: path, debounce: defaultDebounce}
+	return &source{path: path, debounce: defaultDebounce, poll: defaultPoll}
 }
 
 // String names the source in errors and logs.
@@ -53,10 +60,29 @@ func (s *source) String() string {
 	return "file " + s.path
 }
 
-func (s *source) Load() ([]*config.KeyValue, error) {
-	fi, err := os.Stat(s.path)
-	if err != nil {
+// notExistError reports a missing file or directory by its path alone: the
+// "stat" of *fs.PathError means nothing to someone who mistyped a path.
+type notExistError struct{ path string }
+
+func (e *notExistError) Error() string { return "file: " + e.path + " does not exist" }
+func (e *notExistError) Unwrap() error { return fs.ErrNotExist }
+
+// stat is os.Stat with a missing path reported as a notExistError.
+func stat(path string) (fs.FileInfo, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &notExistError{path}
+	case err != nil:
 		return nil, fmt.Errorf("file: %w", err)
+	}
+	return fi, nil
+}
+
+func (s *source) Load() ([]*config.KeyValue, error) {
+	fi, err := stat(s.path)
+	if err != nil {
+		return nil, err
 	}
 	if !fi.IsDir() {
 		kv, err := read(s.path)
@@ -116,9 +142,9 @@ func supported(format string) bool {
 }
 
 func (s *source) Watch() (config.Watcher, error) {
-	fi, err := os.Stat(s.path)
+	fi, err := stat(s.path)
 	if err != nil {
-		return nil, fmt.Errorf("file: %w", err)
+		return nil, err
 	}
 	dir := s.path
 	if !fi.IsDir() {
@@ -133,12 +159,12 @@ func (s *source) Watch() (config.Watcher, error) {
 		return nil, fmt.Errorf("file: watch %s: %w", dir, err)
 	}
 	last, _ := s.Load() // baseline; a failed read just means any content is new
-	return &watcher{src: s, dir: dir, fw: fw, last: last}, nil
+	return &watcher{src: s, dir: filepath.Clean(dir), fw: fw, last: last}, nil
 }
 
 type watcher struct {
 	src  *source
-	dir  string
+	dir  string // cleaned, as fsnotify stores it
 	fw   *fsnotify.Watcher
 	last []*config.KeyValue // contents last reported; used only by Next
 }
@@ -189,6 +215,15 @@ func (w *watcher) settle() error {
 		}
 		timer.Reset(max(0, min(w.src.debounce, time.Until(deadline))))
 	}
+	if !slices.Contains(w.fw.WatchList(), w.dir) {
+		// The directory was removed or renamed, and inotify dropped its
+		// watch with it: watch the new directory once there is one, and
+		// re-read it, since changes made before then raised no event.
+		if err := w.rearm(); err != nil {
+			return err
+		}
+		changed()
+	}
 	for {
 		select {
 		case ev, ok := <-w.fw.Events:
@@ -211,6 +246,29 @@ func (w *watcher) settle() error {
 			return fmt.Errorf("file: watch %s: %w", w.dir, err)
 		case <-fire:
 			return nil
+		}
+	}
+}
+
+// rearm waits until the directory exists again and watches it. It returns
+// errStopped if Stop is called meanwhile.
+func (w *watcher) rearm() error {
+	tick := time.NewTicker(w.src.poll)
+	defer tick.Stop()
+	for {
+		if fi, err := os.Stat(w.dir); err == nil && fi.IsDir() && w.fw.Add(w.dir) == nil {
+			return nil
+		}
+		select {
+		case _, ok := <-w.fw.Events: // events of the old directory, if any
+			if !ok {
+				return errStopped
+			}
+		case _, ok := <-w.fw.Errors:
+			if !ok {
+				return errStopped
+			}
+		case <-tick.C:
 		}
 	}
 }

@@ -278,3 +278,54 @@ func TestWatchMissing(t *testing.T) {
 		t.Error("Watch of a missing path succeeded")
 	}
 }
+
+// TestWatchRecreatedDir removes the watched directory and makes it again,
+// as a deploy that replaces a config directory does. The inotify watch dies
+// with the old directory, so the watcher must watch the new one.
+func TestWatchRecreatedDir(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		path func(dir string) string // the path given to NewSource
+		slow bool                    // recreate only after Next reported the removal
+	}{
+		{"dir", func(dir string) string { return dir }, true},
+		{"file", func(dir string) string { return filepath.Join(dir, "app.yaml") }, true},
+		{"dir at once", func(dir string) string { return dir }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "conf")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, "app.yaml")
+			write(t, file, "v: 0")
+			s := NewSource(tc.path(dir)).(*source)
+			s.poll = 20 * time.Millisecond
+			w := watch(t, s)
+			for i := 1; i <= 2; i++ {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+				if tc.slow {
+					if r := next(t, w); !errors.Is(r.err, os.ErrNotExist) {
+						t.Fatalf("after removing the directory: %v, %v", r.kvs, r.err)
+					}
+				}
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				want := fmt.Sprintf("v: %d", i)
+				write(t, file, want)
+				if got := content(t, next(t, w)); got != want {
+					t.Fatalf("after recreating the directory: %q, want %q", got, want)
+				}
+				// Later changes are seen too: the new directory is watched.
+				want += "0"
+				replace(t, file, want)
+				if got := content(t, next(t, w)); got != want {
+					t.Fatalf("after changing the recreated file: %q, want %q", got, want)
+				}
+			}
+		})
+	}
+}
