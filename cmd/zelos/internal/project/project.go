@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -28,6 +29,9 @@ const (
 	GRPCVersion     = "v1.85.0"
 	ProtobufVersion = "v1.36.12"
 	GenprotoVersion = "v0.0.0-20260817212433-ac3dfec99bb1"
+	// WorkGoVersion is the go version of the go.work written next to a
+	// service built against a checkout whose own go.work names none.
+	WorkGoVersion = "1.26.8"
 )
 
 // Options configure New.
@@ -42,12 +46,23 @@ type Options struct {
 	// NoMod adds the service to the Go module around the directory instead
 	// of writing a go.mod.
 	NoMod bool
+	// Checkout is the root of a Zelos checkout to build the service
+	// against, for as long as Zelos is not published: go.mod gets a replace
+	// directive pointing at it, a go.work isolates the service from any
+	// workspace around it (the checkout's own, when the service is created
+	// inside it), and the Makefile builds the CLI from it. Empty, the
+	// default, requires the published release. Ignored with NoMod.
+	Checkout string
 }
 
 // data is what the templates see.
 type data struct {
 	Name, Module, ProtoPackage                                             string
 	GoVersion, ZelosVersion, GRPCVersion, ProtobufVersion, GenprotoVersion string
+	// Checkout is the framework checkout's absolute path ("" for the
+	// release); CheckoutMod is it as a go.mod path, WorkGoVersion the go
+	// version of the go.work.
+	Checkout, CheckoutMod, WorkGoVersion string
 }
 
 // New creates the service o.Name in parent and returns its directory. It
@@ -80,6 +95,17 @@ func New(parent string, o Options) (string, error) {
 	} else if mod == "" {
 		mod = o.Name
 	}
+	checkout := ""
+	if o.Checkout != "" && !o.NoMod {
+		abs, err := filepath.Abs(o.Checkout)
+		if err != nil {
+			return "", fmt.Errorf("zelos new: %w", err)
+		}
+		if !IsCheckout(abs) {
+			return "", fmt.Errorf("zelos new: %s is no Zelos checkout: its go.mod does not declare module %s", abs, FrameworkModule)
+		}
+		checkout = abs
+	}
 	d := data{
 		Name:            o.Name,
 		Module:          mod,
@@ -89,6 +115,9 @@ func New(parent string, o Options) (string, error) {
 		GRPCVersion:     GRPCVersion,
 		ProtobufVersion: ProtobufVersion,
 		GenprotoVersion: GenprotoVersion,
+		Checkout:        checkout,
+		CheckoutMod:     modQuote(checkout),
+		WorkGoVersion:   workspaceGoVersion(checkout, WorkGoVersion),
 	}
 	var files []struct {
 		path    string
@@ -99,7 +128,7 @@ func New(parent string, o Options) (string, error) {
 			return err
 		}
 		rel := strings.TrimSuffix(strings.TrimPrefix(p, "template/"), ".tmpl")
-		if rel == "go.mod" && o.NoMod {
+		if rel == "go.mod" && o.NoMod || rel == "go.work" && checkout == "" {
 			return nil
 		}
 		if rel == "gitignore" {
@@ -137,6 +166,15 @@ func New(parent string, o Options) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// modQuote returns p as a go.mod path, quoted when it holds characters
+// that would end the token.
+func modQuote(p string) string {
+	if strings.ContainsAny(p, " \t\"'`\\") {
+		return strconv.Quote(p)
+	}
+	return p
 }
 
 // checkName accepts names usable as a directory, a Go import path element

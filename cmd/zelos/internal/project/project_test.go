@@ -33,8 +33,7 @@ func frameworkRoot(t *testing.T) string {
 }
 
 // env is the environment of the flow: no protoc on PATH (only go and
-// zelos), no workspace, modules resolved from the proxy and the local
-// module cache.
+// zelos), modules resolved from the proxy and the local module cache.
 type env struct {
 	t    *testing.T
 	path string
@@ -58,7 +57,7 @@ func (e *env) run(dir, name string, args ...string) string {
 	e.t.Helper()
 	cmd := exec.Command(filepath.Join(e.path, name), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PATH="+e.path, "GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "PATH="+e.path, "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		e.t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), dir, err, out)
@@ -68,23 +67,42 @@ func (e *env) run(dir, name string, args ...string) string {
 
 // TestNewFlow is the whole user flow from an empty directory with no
 // protoc: zelos new demo && cd demo && zelos proto client api &&
-// go build ./... && go test ./...
+// go build ./... && go test ./..., with the replace directive that zelos new
+// writes for the checkout it was built from. scripts/newservice.sh runs
+// the same flow inside the checkout and serves the result.
 func TestNewFlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and tests a generated service")
 	}
 	root := frameworkRoot(t)
 	e := newEnv(t)
+	// work is inside a workspace that does not list demo, as the
+	// checkout's own is when the service is created inside it: the go.work
+	// that zelos new writes must keep it from claiming demo.
 	work := t.TempDir()
-	e.run(work, "zelos", "new", "demo", "--module", "example.com/demo")
+	for name, content := range map[string]string{
+		"go.work":      "go 1.26.8\n\nuse ./other\n",
+		"other/go.mod": "module example.com/other\n\ngo 1.26.0\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(work, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := e.run(work, "zelos", "new", "demo", "--module", "example.com/demo")
+	if !strings.Contains(out, "using the Zelos checkout "+root) {
+		t.Errorf("zelos new found no checkout, want %s:\n%s", root, out)
+	}
 	demo := filepath.Join(work, "demo")
-	e.run(demo, "go", "mod", "edit", "-replace", "github.com/zelos-go/zelos="+root)
-	out := e.run(demo, "zelos", "proto", "client", "api")
+	out = e.run(demo, "zelos", "proto", "client", "api")
 	for _, f := range []string{"demo.pb.go", "demo_grpc.pb.go", "demo_http.pb.go", "demo_errors.pb.go", "demo.openapi.yaml"} {
 		if !strings.Contains(out, filepath.Join("api", "demo", "v1", f)) {
 			t.Errorf("proto client did not write %s:\n%s", f, out)
 		}
 	}
+	e.run(demo, "go", "mod", "tidy")
 	e.run(demo, "go", "build", "./...")
 	e.run(demo, "go", "vet", "./...")
 	e.run(demo, "go", "test", "./...")
@@ -118,6 +136,7 @@ func TestNewNoMod(t *testing.T) {
 		t.Errorf("main.go does not import the service under the enclosing module:\n%s", main)
 	}
 	e.run(svc, "zelos", "proto", "client", "api")
+	e.run(work, "go", "mod", "tidy")
 	e.run(work, "go", "build", "./...")
 }
 
