@@ -3,9 +3,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +27,77 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return root.ExecuteContext(ctx)
 }
 
+// Main runs Execute and returns the process exit code, printing the error,
+// if any, to stderr: once, prefixed "zelos: " unless it already names its
+// command ("zelos new: ...") or a place in a proto (file:line:column, for
+// editors); a usage error is followed by the command's usage.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := Execute(ctx, args, stdin, stdout, stderr)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, Message(err))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprint(stderr, "\n", ue.cmd.UsageString())
+	}
+	return 1
+}
+
+// Message is err as the zelos binary prints it.
+func Message(err error) string {
+	msg := err.Error()
+	var ce *compile.Error
+	if errors.As(err, &ce) || strings.HasPrefix(msg, "zelos ") || strings.HasPrefix(msg, "zelos:") {
+		return msg
+	}
+	return "zelos: " + msg
+}
+
+// usageError is a command line that the command cannot run: wrong
+// arguments or flags. It names the command, and Main prints its usage.
+type usageError struct {
+	cmd *cobra.Command
+	err error
+}
+
+func (e *usageError) Error() string { return e.cmd.CommandPath() + ": " + e.err.Error() }
+
+func (e *usageError) Unwrap() error { return e.err }
+
+// args turns the errors of v into usage errors.
+func args(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := v(cmd, a); err != nil {
+			return &usageError{cmd: cmd, err: err}
+		}
+		return nil
+	}
+}
+
+// one accepts exactly one argument, named what in errors.
+func one(what string) cobra.PositionalArgs {
+	return args(func(_ *cobra.Command, a []string) error {
+		switch len(a) {
+		case 0:
+			return fmt.Errorf("missing %s", what)
+		case 1:
+			return nil
+		}
+		return fmt.Errorf("want one %s, got %d arguments: %s", what, len(a), strings.Join(a, " "))
+	})
+}
+
+// some accepts one argument or more, named what in errors.
+func some(what string) cobra.PositionalArgs {
+	return args(func(_ *cobra.Command, a []string) error {
+		if len(a) == 0 {
+			return fmt.Errorf("missing %s", what)
+		}
+		return nil
+	})
+}
+
 // New returns the root command.
 func New(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
@@ -37,6 +110,9 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{cmd: cmd, err: err}
+	})
 	root.AddCommand(newCmd(), protoCmd(), runCmd(), versionCmd())
 	return root
 }
@@ -45,7 +121,7 @@ func versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the zelos version",
-		Args:  cobra.NoArgs,
+		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), "zelos", version.Version)
 			return err
@@ -64,15 +140,28 @@ a Makefile, a Dockerfile and a README. Generate the code with
 "zelos proto client api" inside it, then "go build ./...".
 
 With --nomod the service is added to the Go module around the working
-directory, and no go.mod is written.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
+directory, and no go.mod is written.
+
+Until Zelos is published, a zelos built from a Zelos checkout points the
+service at that checkout: go.mod gets a replace directive, a go.work keeps
+any workspace around the service (the checkout's own, when it is created
+inside it) from claiming it, and "make init" builds the CLI from there.`,
+		Args: one("<name>"),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			o.Name = a[0]
+			if !o.NoMod {
+				o.Checkout = project.FindCheckout()
+			}
 			dir, err := project.New(".", o)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created %s\n\nnext:\n  cd %s\n  zelos proto client api\n  go mod tidy\n  go run ./cmd/%s\n", dir, dir, o.Name)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "created %s\n", dir)
+			if o.Checkout != "" {
+				fmt.Fprintf(out, "using the Zelos checkout %s (replace in go.mod, and go.work)\n", o.Checkout)
+			}
+			fmt.Fprintf(out, "\nnext:\n  cd %s\n  zelos proto client api\n  go mod tidy\n  go run ./cmd/%s\n", dir, o.Name)
 			return nil
 		},
 	}
@@ -86,20 +175,46 @@ func protoCmd() *cobra.Command {
 		Use:   "proto",
 		Short: "Create protos and generate code from them",
 	}
-	c.AddCommand(protoAddCmd(), protoClientCmd(), protoServerCmd())
+	c.AddCommand(protoAddCmd(), protoClientCmd(), protoServerCmd(), protoIncludeCmd())
 	return c
+}
+
+func protoIncludeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "include <dir>",
+		Short: "Write the protos zelos has built in, for protoc and buf",
+		Long: `include writes the protos that zelos proto client has built in under
+<dir>: google/api/{annotations,http,field_behavior}.proto and
+zelos/errors/errors.proto. protoc users pass it as an import path
+(protoc -I . -I <dir> ...); buf users list it as a module in buf.yaml.
+The well-known types (google/protobuf/*.proto) come with protoc and buf.
+Files already up to date are left alone.`,
+		Args: one("<dir>"),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			ws, err := protoc.WriteIncludes(a[0])
+			if err != nil {
+				return err
+			}
+			for _, w := range ws {
+				if w.Changed {
+					fmt.Fprintln(cmd.OutOrStdout(), "wrote", compile.DisplayPath(w.Path))
+				}
+			}
+			return nil
+		},
+	}
 }
 
 func protoAddCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "add <path.proto>",
 		Short: "Write a proto with a CRUD service and HTTP rules",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := project.AddProto(args[0]); err != nil {
+		Args:  one("<path.proto>"),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := project.AddProto(a[0]); err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), "created", args[0])
+			fmt.Fprintln(cmd.OutOrStdout(), "created", a[0])
 			return nil
 		},
 	}
@@ -122,10 +237,10 @@ module root and each proto's directory; google/api/{annotations,http,
 field_behavior}.proto, zelos/errors/errors.proto and the well-known types
 are built in. A proto without go_package gets the import path of its
 directory in its Go module.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Args: some("<file|dir>"),
+		RunE: func(cmd *cobra.Command, a []string) error {
 			start := time.Now()
-			ws, err := protoc.Client(cmd.Context(), args, o)
+			ws, err := protoc.Client(cmd.Context(), a, o)
 			if err != nil {
 				return err
 			}
@@ -160,9 +275,9 @@ func protoServerCmd() *cobra.Command {
 directory (-t, default internal/service): a struct embedding
 UnimplementedXxxServer with a method for every RPC, streaming ones
 included. Existing files are never overwritten.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := protoserver.Write(cmd.Context(), args[0], o)
+		Args: one("<file.proto>"),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			res, err := protoserver.Write(cmd.Context(), a[0], o)
 			if err != nil {
 				return err
 			}
@@ -189,8 +304,8 @@ func runCmd() *cobra.Command {
 		Long: `run finds the main packages under cmd/ of the module around the working
 directory and runs one with "go run"; with several, choose with --cmd.
 Arguments after -- go to the program.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Args = args
+		RunE: func(cmd *cobra.Command, a []string) error {
+			o.Args = a
 			o.Stdin, o.Stdout, o.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return runner.Run(cmd.Context(), ".", o)
 		},

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"github.com/zelos-go/zelos/cmd/zelos/internal/gen/errorsgen"
 	"github.com/zelos-go/zelos/cmd/zelos/internal/generate"
 	"github.com/zelos-go/zelos/cmd/zelos/internal/httprule"
+	"github.com/zelos-go/zelos/cmd/zelos/internal/protos"
 )
 
 // Options configure a Client run.
@@ -73,7 +75,7 @@ func Generate(ctx context.Context, targets []string, opts Options) ([]Output, er
 	for _, f := range gen {
 		root, ok := rootOf(f.Name, res)
 		if !ok {
-			return nil, fmt.Errorf("zelos: generated file %s matches no input proto", f.Name)
+			return nil, fmt.Errorf("zelos proto client: generated file %s matches no input proto", f.Name)
 		}
 		out = append(out, Output{Path: filepath.Join(root, filepath.FromSlash(f.Name)), Name: f.Name, Content: f.Content})
 	}
@@ -92,7 +94,7 @@ func Client(ctx context.Context, targets []string, opts Options) ([]Written, err
 	for _, f := range out {
 		w, err := writeFile(f.Path, f.Content)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("zelos proto client: %w", err)
 		}
 		written = append(written, w)
 	}
@@ -120,15 +122,38 @@ func ImportPaths(files, extra []string) []string {
 	return paths
 }
 
+// WriteIncludes writes the protos built into the CLI (see package protos)
+// under dir, by import path, for protoc and buf users. Files already up to
+// date are left alone.
+func WriteIncludes(dir string) ([]Written, error) {
+	var written []Written
+	err := fs.WalkDir(protos.FS, ".", func(name string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := protos.FS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		w, err := writeFile(filepath.Join(dir, filepath.FromSlash(name)), b)
+		if err != nil {
+			return fmt.Errorf("zelos proto include: %w", err)
+		}
+		written = append(written, w)
+		return nil
+	})
+	return written, err
+}
+
 func writeFile(p string, content []byte) (Written, error) {
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, content) {
 		return Written{Path: p}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return Written{}, fmt.Errorf("zelos: %w", err)
+		return Written{}, err
 	}
 	if err := os.WriteFile(p, content, 0o644); err != nil {
-		return Written{}, fmt.Errorf("zelos: %w", err)
+		return Written{}, err
 	}
 	return Written{Path: p, Changed: true}, nil
 }
@@ -186,7 +211,7 @@ func goPackageParams(res *compile.Result) ([]string, error) {
 		dir := filepath.Dir(p)
 		root, mod, err := FindModule(dir)
 		if err != nil {
-			return nil, fmt.Errorf("zelos: %s has no go_package option and is in no Go module: %w", compile.DisplayPath(p), err)
+			return nil, fmt.Errorf("zelos proto client: %s has no go_package option and is in no Go module: %w", compile.DisplayPath(p), err)
 		}
 		rel, err := filepath.Rel(root, dir)
 		if err != nil {
