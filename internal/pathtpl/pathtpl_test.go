@@ -27,6 +27,10 @@ func TestParse(t *testing.T) {
 		{"/a%20b", "/a%20b", nil, ""},
 		{"/x/{a}/y/{b=**}", "/x/{a}/y/{b=**}", []Variable{{"a", 1, 2}, {"b", 3, -1}}, ""},
 		{"/x/{a=lit}", "/x/{a=lit}", []Variable{{"a", 1, 2}}, ""}, // found by FuzzParseTemplate
+		// From the CLI's former parser (cmd/zelos/internal/httprule).
+		{"/v1/{parent=projects/*}/things:search", "/v1/{parent=projects/*}/things:search", []Variable{{"parent", 1, 3}}, "search"},
+		{"/v1/shelves/{shelf}/books/{book.id}", "/v1/shelves/{shelf}/books/{book.id}", []Variable{{"shelf", 2, 3}, {"book.id", 4, 5}}, ""},
+		{"/v1/x=y", "/v1/x=y", nil, ""}, // "=" is a sub-delim, allowed in a literal
 	}
 	for _, tt := range tests {
 		tp, err := Parse(tt.tpl)
@@ -74,6 +78,10 @@ func TestParseErrors(t *testing.T) {
 		"/a b":             "unexpected",
 		"/{x=a:b}":         "unclosed",
 		"/v1/users/{id}:{": "empty verb",
+		// From the CLI's former parser (cmd/zelos/internal/httprule).
+		"/v1/{a}b":      "whole segment",
+		"/v1/{}":        "field path",
+		"/v1/{a=b/{c}}": "nested",
 	}
 	for tpl, want := range bad {
 		_, err := Parse(tpl)
@@ -213,6 +221,14 @@ func TestInsertConflict(t *testing.T) {
 	}
 	if tr.Len() != 3 {
 		t.Fatalf("Len = %d", tr.Len())
+	}
+	// A variable with a pattern has the shape of its pattern, so the CLI
+	// reports these two (from different RPCs) as colliding.
+	if err := tr.Insert("GET", MustParse("/v1/{name=shelves/*/books/*}"), 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Insert("GET", MustParse("/v1/shelves/{s}/books/{b}"), 6); err == nil {
+		t.Error("/v1/shelves/{s}/books/{b} does not conflict with /v1/{name=shelves/*/books/*}")
 	}
 }
 

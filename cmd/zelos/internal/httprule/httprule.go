@@ -1,9 +1,14 @@
 // Package httprule reads the google.api.http options of RPC methods into
 // checked bindings (HTTP method, path template, body, response body), for
 // the HTTP and OpenAPI generators.
+//
+// Path templates are parsed by internal/pathtpl, the parser the HTTP
+// server routes with, so the CLI accepts exactly the templates the server
+// serves and reports as collisions exactly the routes it would refuse.
 package httprule
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,6 +17,8 @@ import (
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/zelos-go/zelos/internal/pathtpl"
 )
 
 // Binding is one HTTP route of an RPC method.
@@ -24,6 +31,8 @@ type Binding struct {
 	Verb string
 	// Path is the path template as written, such as /v1/{name=shelves/*}.
 	Path string
+	// Template is Path parsed.
+	Template *pathtpl.Template
 	// Vars are the path variables, in order.
 	Vars []Var
 	// Body is "*", a top-level request field name, or "".
@@ -43,7 +52,7 @@ type Var struct {
 	// Path is the dotted field path, such as book.name.
 	Path string
 	// Pattern is the segment pattern, such as shelves/* ("*" when none is
-	// given).
+	// given), with its literals unescaped.
 	Pattern string
 	// Fields is the chain of request fields named by Path.
 	Fields []*protogen.Field
@@ -145,11 +154,18 @@ func binding(m *protogen.Method, r *annotations.HttpRule, idx int) (Binding, err
 	default:
 		return b, errAt(m, "method %s: HTTP rule has no method and path", m.Desc.FullName())
 	}
-	vars, err := parseTemplate(b.Path)
+	tpl, err := pathtpl.Parse(b.Path)
 	if err != nil {
-		return b, errAt(m, "method %s: path %q: %v", m.Desc.FullName(), b.Path, err)
+		msg := err.Error()
+		var pe *pathtpl.Error
+		if errors.As(err, &pe) {
+			msg = fmt.Sprintf("%s (at byte %d)", pe.Msg, pe.Offset)
+		}
+		return b, errAt(m, "method %s: path %q: %s", m.Desc.FullName(), b.Path, msg)
 	}
-	for _, v := range vars {
+	b.Template = tpl
+	for _, tv := range tpl.Variables {
+		v := Var{Path: tv.Name, Pattern: pattern(tpl, tv)}
 		fields, err := fieldPath(m.Input, v.Path)
 		if err != nil {
 			return b, errAt(m, "method %s: path %q: variable {%s}: %v", m.Desc.FullName(), b.Path, v.Path, err)
@@ -158,7 +174,7 @@ func binding(m *protogen.Method, r *annotations.HttpRule, idx int) (Binding, err
 		if leaf.Desc.IsList() || leaf.Desc.IsMap() || leaf.Desc.Kind() == protoreflect.MessageKind || leaf.Desc.Kind() == protoreflect.GroupKind {
 			return b, errAt(m, "method %s: path %q: variable {%s}: field %s is not a scalar", m.Desc.FullName(), b.Path, v.Path, leaf.Desc.FullName())
 		}
-		if v.Pattern != "*" && leaf.Desc.Kind() != protoreflect.StringKind {
+		if tv.MultiSegment() && leaf.Desc.Kind() != protoreflect.StringKind {
 			return b, errAt(m, "method %s: path %q: variable {%s=%s}: a multi-segment variable needs a string field", m.Desc.FullName(), b.Path, v.Path, v.Pattern)
 		}
 		v.Fields = fields
@@ -229,161 +245,64 @@ func fieldPath(msg *protogen.Message, path string) ([]*protogen.Field, error) {
 	return out, nil
 }
 
-// parseTemplate checks a path template and returns its variables:
-//
-//	Template = "/" Segments [ ":" Verb ]
-//	Segment  = "*" | "**" | LITERAL | Variable
-//	Variable = "{" FieldPath [ "=" Segments ] "}"
-func parseTemplate(tpl string) ([]Var, error) {
-	if !strings.HasPrefix(tpl, "/") {
-		return nil, fmt.Errorf("does not start with /")
+// pattern returns the segments of v in t as a template pattern: "*" for
+// {id}, "shelves/*" for {name=shelves/*}.
+func pattern(t *pathtpl.Template, v pathtpl.Variable) string {
+	end := v.End
+	if end < 0 {
+		end = len(t.Segments)
 	}
-	var vars []Var
-	seen := map[string]bool{}
-	s := tpl[1:]
-	// A verb follows the last ':' outside braces.
-	if i := strings.LastIndexByte(s, ':'); i >= 0 && !strings.Contains(s[i:], "}") {
-		if s[i+1:] == "" {
-			return nil, fmt.Errorf("empty verb")
-		}
-		s = s[:i]
-	}
-	for len(s) > 0 {
-		var seg string
-		if s[0] == '{' {
-			end := strings.IndexByte(s, '}')
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed {")
-			}
-			seg, s = s[:end+1], s[end+1:]
-			body := seg[1 : len(seg)-1]
-			name, pattern, hasPattern := strings.Cut(body, "=")
-			if !hasPattern {
-				pattern = "*"
-			}
-			if name == "" || !validFieldPath(name) {
-				return nil, fmt.Errorf("bad variable name %q", name)
-			}
-			if pattern == "" || strings.ContainsAny(pattern, "{}=") {
-				return nil, fmt.Errorf("bad pattern %q in {%s}", pattern, body)
-			}
-			if seen[name] {
-				return nil, fmt.Errorf("variable {%s} appears twice", name)
-			}
-			seen[name] = true
-			vars = append(vars, Var{Path: name, Pattern: pattern})
-		} else {
-			end := strings.IndexByte(s, '/')
-			if end < 0 {
-				end = len(s)
-			}
-			seg, s = s[:end], s[end:]
-			if strings.ContainsAny(seg, "{}=") {
-				return nil, fmt.Errorf("bad segment %q", seg)
-			}
-		}
-		if seg == "" {
-			return nil, fmt.Errorf("empty segment")
-		}
-		if len(s) > 0 {
-			if s[0] != '/' {
-				return nil, fmt.Errorf("unexpected %q after %q", s[:1], seg)
-			}
-			s = s[1:]
-			if s == "" {
-				return nil, fmt.Errorf("trailing /")
-			}
+	parts := make([]string, 0, end-v.Start)
+	for _, seg := range t.Segments[v.Start:end] {
+		switch seg.Kind {
+		case pathtpl.Wildcard:
+			parts = append(parts, "*")
+		case pathtpl.DoubleWildcard:
+			parts = append(parts, "**")
+		default:
+			parts = append(parts, seg.Literal)
 		}
 	}
-	return vars, nil
-}
-
-func validFieldPath(p string) bool {
-	for _, part := range strings.Split(p, ".") {
-		if part == "" {
-			return false
-		}
-		for i, r := range part {
-			if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// RouteKey returns a key that is equal for two routes that a router
-// cannot tell apart: the HTTP method and the template's shape, with each
-// variable replaced by its pattern ({name=shelves/*} by shelves/*, {id}
-// by *), so /v1/{name=shelves/*} and /v1/shelves/{id} collide.
-func (b Binding) RouteKey() string {
-	return b.Verb + " " + b.shape(true)
-}
-
-// Shape returns the template with variable names dropped ({id} and
-// {name} both become {*}; {name=shelves/*} becomes {shelves/*}).
-func (b Binding) Shape() string { return b.shape(false) }
-
-func (b Binding) shape(expand bool) string {
-	var sb strings.Builder
-	s := b.Path
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '{')
-		if i < 0 {
-			sb.WriteString(s)
-			break
-		}
-		sb.WriteString(s[:i])
-		end := strings.IndexByte(s[i:], '}') + i
-		_, pattern, ok := strings.Cut(s[i+1:end], "=")
-		if !ok {
-			pattern = "*"
-		}
-		if expand {
-			sb.WriteString(pattern)
-		} else {
-			sb.WriteString("{" + pattern + "}")
-		}
-		s = s[end+1:]
-	}
-	return sb.String()
-}
-
-// OpenAPIPath returns the template in OpenAPI form: every variable is
-// written {path}, its pattern dropped.
-func (b Binding) OpenAPIPath() string {
-	var sb strings.Builder
-	s := b.Path
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '{')
-		if i < 0 {
-			sb.WriteString(s)
-			break
-		}
-		sb.WriteString(s[:i])
-		end := strings.IndexByte(s[i:], '}') + i
-		name, _, _ := strings.Cut(s[i+1:end], "=")
-		sb.WriteString("{" + name + "}")
-		s = s[end+1:]
-	}
-	return sb.String()
+	return strings.Join(parts, "/")
 }
 
 // CheckCollisions returns an error naming the first two bindings that a
-// router cannot tell apart.
+// router cannot tell apart. It inserts them into a pathtpl.Tree, the
+// structure the HTTP server routes with, so a route the CLI accepts is
+// one the server accepts: /v1/{name=shelves/*} and /v1/shelves/{id}
+// collide, /v1/things and /v1/things/ do not.
 func CheckCollisions(bs []Binding) error {
-	seen := map[string]Binding{}
+	var tree pathtpl.Tree[Binding]
 	for _, b := range bs {
-		k := b.RouteKey()
-		if prev, ok := seen[k]; ok {
-			pf, pl, pc := pos(prev.Method)
-			e := errAt(b.Method, "route %s %s of %s collides with %s %s of %s (%s:%d:%d)",
-				b.Verb, b.Path, b.Method.Desc.FullName(), prev.Verb, prev.Path, prev.Method.Desc.FullName(), pf, pl, pc)
-			return e
+		if b.Template == nil {
+			continue
 		}
-		seen[k] = b
+		if tree.Insert(b.Verb, b.Template, b) == nil {
+			continue
+		}
+		for _, prev := range bs {
+			if prev.Verb == b.Verb && prev.Template != nil && sameShape(prev.Template, b.Template) {
+				pf, pl, pc := pos(prev.Method)
+				return errAt(b.Method, "route %s %s of %s collides with %s %s of %s (%s:%d:%d)",
+					b.Verb, b.Path, b.Method.Desc.FullName(), prev.Verb, prev.Path, prev.Method.Desc.FullName(), pf, pl, pc)
+			}
+		}
 	}
 	return nil
+}
+
+// sameShape reports whether a and b match the same paths: equal segment
+// kinds and literals, and the same verb (the condition of Tree.Insert).
+func sameShape(a, b *pathtpl.Template) bool {
+	if a.Verb != b.Verb || len(a.Segments) != len(b.Segments) {
+		return false
+	}
+	for i := range a.Segments {
+		if a.Segments[i] != b.Segments[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // QueryFields returns the top-level request fields of b that travel in the

@@ -250,7 +250,7 @@ func TestBadInput(t *testing.T) {
   }
 }
 `,
-			want: `^bad\.proto:10:5: method bad\.v1\.S\.Get: path "v1/\{name\}": does not start with /`,
+			want: `^bad\.proto:10:5: method bad\.v1\.S\.Get: path "v1/\{name\}": template must start with "/" \(at byte 0\)`,
 		},
 		{
 			name: "unknown response_body",
