@@ -369,3 +369,31 @@ func TestStopLogsOnlyIfStarted(t *testing.T) {
 		}
 	})
 }
+
+// TestChainSeesMalformedUnary checks that middleware (an access log, the
+// validate middleware) observes a malformed unary request and its 400, and
+// that the service's handler never runs.
+func TestChainSeesMalformedUnary(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	record := func(next middleware.Handler) middleware.Handler {
+		return func(ctx context.Context, req any) (any, error) {
+			reply, err := next(ctx, req)
+			mu.Lock()
+			seen = append(seen, fmt.Sprintf("%v %d %s", req, errors.Code(err), errors.Reason(err)))
+			mu.Unlock()
+			return reply, err
+		}
+	}
+	svc := newTestService("a")
+	_, ep := startServer(t, svc, grpc.Middleware(record, validate.Validator()))
+	cc := rawDial(t, ep)
+	var out []byte
+	err := cc.Invoke(testCtx(t), "/grpc.testing.TestService/UnaryCall", malformed, &out, ggrpc.ForceCodecV2(rawCodec{}))
+	wantStatus(t, err, codes.InvalidArgument, grpc.ReasonInvalidMessage)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0] != "<malformed request message> 400 "+grpc.ReasonInvalidMessage {
+		t.Fatalf("middleware saw %q, want one malformed request with 400 %s", seen, grpc.ReasonInvalidMessage)
+	}
+}

@@ -351,9 +351,12 @@ func (s *Server) Stop(ctx context.Context) error {
 // unaryInterceptor runs the unary middleware chain around handler.
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *ggrpc.UnaryServerInfo, handler ggrpc.UnaryHandler) (any, error) {
 	if err := decodeFailure(req); err != nil {
-		// Before the chain, as when grpc-go failed such calls itself:
-		// middleware such as validate would misjudge the emptied message.
-		return nil, err
+		// The chain still runs, so that logging, metrics and tracing see
+		// the 400, but around a stand-in for the message and a handler
+		// that fails: middleware such as validate would misjudge the
+		// emptied message, and the service's handler must not run.
+		req = malformedRequest{}
+		handler = func(context.Context, any) (any, error) { return nil, err }
 	}
 	if s.timeout > 0 {
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > s.timeout {
@@ -379,6 +382,15 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *ggrpc.Unar
 	}
 	return reply, nil
 }
+
+// malformedRequest stands in for a request message that failed to decode,
+// as the chain's request: it has none of the methods middleware look for
+// (Validate, proto.Message), so they pass it through to the failing
+// handler.
+type malformedRequest struct{}
+
+// String names the stand-in in logs.
+func (malformedRequest) String() string { return "<malformed request message>" }
 
 // callUnaryHandler is the innermost handler of the unary chain.
 func callUnaryHandler(ctx context.Context, req any) (any, error) {
