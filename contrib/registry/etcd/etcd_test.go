@@ -55,6 +55,16 @@ func freePort(t *testing.T) string {
 // directory; it is stopped when the test ends.
 func startServer(t *testing.T) *server {
 	t.Helper()
+	s := newServer(t)
+	s.start(t)
+	return s
+}
+
+// newServer configures etcd on random loopback ports and a fresh data
+// directory without starting it, as an etcd that is down; once started it
+// is stopped when the test ends.
+func newServer(t *testing.T) *server {
+	t.Helper()
 	client, peer := freePort(t), freePort(t)
 	cu := url.URL{Scheme: "http", Host: client}
 	pu := url.URL{Scheme: "http", Host: peer}
@@ -67,7 +77,6 @@ func startServer(t *testing.T) *server {
 	cfg.TickMs, cfg.ElectionMs = 50, 500
 	cfg.LogLevel = "fatal"
 	s := &server{cfg: cfg, endpoint: cu.String()}
-	s.start(t)
 	t.Cleanup(s.stop)
 	return s
 }

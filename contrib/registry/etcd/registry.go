@@ -17,11 +17,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/zelos-go/zelos/internal/backoff"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -261,25 +261,20 @@ func (r *Registry) revoke(ctx context.Context, lease clientv3.LeaseID) {
 func (r *Registry) keepAlive(ctx context.Context, g *registration) {
 	defer close(g.done)
 	defer g.cancel()
-	stopped := func() bool { return ctx.Err() != nil || r.client.Ctx().Err() != nil }
-	// sleep waits d with jitter; it reports false if the loop must stop.
-	sleep := func(d time.Duration) bool {
-		t := time.NewTimer(d/2 + rand.N(d/2+1))
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-r.client.Ctx().Done():
-			return false
-		case <-t.C:
-			return true
-		}
-	}
-	// Each attempt may take up to the TTL (bounded), then waits with backoff.
+	// Closing the client ends the loop too; one context covers both.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(r.client.Ctx(), cancel)()
+	stopped := func() bool { return ctx.Err() != nil }
+	sleep := func(d time.Duration) bool { return backoff.Sleep(ctx, nil, d) == nil }
+	// Each attempt may take up to the TTL (bounded), then waits with the
+	// backoff of every registry loop, except that it never waits more than
+	// half the TTL: past the TTL the instance has disappeared, so the next
+	// attempt must come before that when etcd is back.
 	attemptTimeout := min(max(r.opts.ttl, time.Second), 10*time.Second)
-	maxBackoff := min(max(r.opts.ttl/2, 500*time.Millisecond), 5*time.Second)
-	const minBackoff = 100 * time.Millisecond
-	backoff, failures := minBackoff, 0
+	policy := backoff.Reconnect()
+	policy.Max = min(max(r.opts.ttl/2, 500*time.Millisecond), policy.Max)
+	b, failures := policy.Start(), 0
 	for {
 		lease := clientv3.LeaseID(g.lease.Load())
 		alive := false
@@ -295,12 +290,10 @@ func (r *Registry) keepAlive(ctx context.Context, g *registration) {
 		r.log(log.LevelWarn, "msg", "etcd: lease lost, registering again", "key", g.key, "lease", fmt.Sprintf("%x", int64(lease)), "error", err)
 		if alive {
 			// The lease worked for a while: try again at once.
-			backoff, failures = minBackoff, 0
-		} else {
-			if !sleep(backoff) {
-				return
-			}
-			backoff = min(backoff*2, maxBackoff)
+			b.Reset()
+			failures = 0
+		} else if !sleep(b.Next()) {
+			return
 		}
 		for {
 			// etcd may still have the lease (the client only lost contact,
@@ -329,10 +322,9 @@ func (r *Registry) keepAlive(ctx context.Context, g *registration) {
 				r.log(log.LevelError, "msg", "etcd: giving up registering again", "key", g.key, "attempts", failures)
 				return
 			}
-			if !sleep(backoff) {
+			if !sleep(b.Next()) {
 				return
 			}
-			backoff = min(backoff*2, maxBackoff)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zelos-go/zelos/internal/backoff"
 	"github.com/zelos-go/zelos/registry"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -154,7 +155,7 @@ func (w *watcher) resync(ctx context.Context) error {
 
 // resyncRetry calls resync until it succeeds or the watcher ends.
 func (w *watcher) resyncRetry() error {
-	backoff := 100 * time.Millisecond
+	b := backoff.Reconnect().Start()
 	for {
 		ctx, cancel := context.WithTimeout(w.ctx, resyncTimeout)
 		err := w.resync(ctx)
@@ -168,14 +169,9 @@ func (w *watcher) resyncRetry() error {
 		if w.client.Ctx().Err() != nil {
 			return fmt.Errorf("etcd: watch %q: %w", w.name, err)
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-w.ctx.Done():
-			t.Stop()
+		if backoff.Sleep(w.ctx, nil, b.Next()) != nil {
 			return w.err()
-		case <-t.C:
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 
