@@ -2,9 +2,11 @@ package zelos_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/zelos-go/zelos"
+	"github.com/zelos-go/zelos/registry"
 )
 
 // ExampleNew runs an App with no servers and stops it from a hook; a real
@@ -33,4 +35,28 @@ func ExampleNew() {
 	// Output:
 	// started user.service 1.0.0
 	// stopped
+}
+
+// downRegistry is a registry that cannot be reached.
+type downRegistry struct{}
+
+func (downRegistry) Register(context.Context, *registry.ServiceInstance) error {
+	return errors.New("registry unreachable")
+}
+
+func (downRegistry) Deregister(context.Context, *registry.ServiceInstance) error { return nil }
+
+// By default an App whose registry is down serves anyway and keeps trying
+// to register in the background. RegistrarFailFast makes Run fail instead,
+// for deployments that would rather restart the process.
+func ExampleRegistrarFailFast() {
+	app := zelos.New(
+		zelos.Name("user.service"),
+		zelos.ID("user-1"),
+		zelos.Registrar(downRegistry{}),
+		zelos.RegistrarFailFast(),
+	)
+	fmt.Println(app.Run())
+	// Output:
+	// zelos: register user.service (user-1): registry unreachable
 }
