@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/transport/http"
 
 	"github.com/zelos-go/zelos/cmd/zelos/internal/gen/openapigen"
@@ -166,6 +167,15 @@ type noPathTree struct{}
 
 func (noPathTree) Lookup(string) (*v3.PathItem, string, bool) { return nil, "", false }
 
+// newServer returns an HTTP server serving the bookstore and user
+// services. Its log is dropped: the panic case logs a stack on purpose.
+func newServer() *http.Server {
+	hs := http.NewServer(http.Logger(log.NewStdLogger(io.Discard)))
+	bookstorev1.RegisterBookstoreHTTPServer(hs, store{})
+	userv1.RegisterUserServiceHTTPServer(hs, users{})
+	return hs
+}
+
 // documentValidators generates the OpenAPI documents of the bookstore and
 // user protos and returns a validator for each, keyed by proto directory.
 func documentValidators(t *testing.T) map[string]validator.Validator {
@@ -204,10 +214,7 @@ func documentValidators(t *testing.T) map[string]validator.Validator {
 // error replies (the default response) and Server-Sent Events.
 func TestRepliesMatchDocument(t *testing.T) {
 	vs := documentValidators(t)
-	hs := http.NewServer()
-	bookstorev1.RegisterBookstoreHTTPServer(hs, store{})
-	userv1.RegisterUserServiceHTTPServer(hs, users{})
-	ts := httptest.NewServer(hs)
+	ts := httptest.NewServer(newServer())
 	defer ts.Close()
 
 	cases := []struct {
@@ -270,9 +277,7 @@ func TestRepliesMatchDocument(t *testing.T) {
 // error event against the error schema.
 func TestEventsMatchDocument(t *testing.T) {
 	vs := documentValidators(t)
-	hs := http.NewServer()
-	bookstorev1.RegisterBookstoreHTTPServer(hs, store{})
-	ts := httptest.NewServer(hs)
+	ts := httptest.NewServer(newServer())
 	defer ts.Close()
 
 	doc := documentModel(t)
@@ -432,4 +437,35 @@ func documentModel(t *testing.T) *v3.Document {
 	}
 	t.Fatal("no bookstore document")
 	return nil
+}
+
+// TestValidatorRejectsBadReplies makes sure the validation above can fail:
+// replies the document does not allow are caught, so a passing
+// TestRepliesMatchDocument means something.
+func TestValidatorRejectsBadReplies(t *testing.T) {
+	vs := documentValidators(t)
+	cases := []struct {
+		name, path string
+		status     int
+		body       string
+	}{
+		{"timestamp as number", "/api/v1/users/1", 200, `{"user":{"id":"1","createdAt":5}}`},
+		{"undeclared field", "/api/v1/users/1", 200, `{"user":{"id":"1","age":3}}`},
+		{"error body not a zelos error", "/api/v1/users/1", 500, `{"error":"boom"}`},
+		{"error body without reason", "/api/v1/users/1", 404, `{"code":404,"message":"no"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tc.path, nil)
+			res := &nethttp.Response{
+				StatusCode: tc.status,
+				Header:     nethttp.Header{"Content-Type": {"application/json"}},
+				Body:       io.NopCloser(strings.NewReader(tc.body)),
+				Request:    req,
+			}
+			if ok, _ := vs["api/user"].ValidateHttpResponse(req, res); ok {
+				t.Errorf("%d %s validated", tc.status, tc.body)
+			}
+		})
+	}
 }
