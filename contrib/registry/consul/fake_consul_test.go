@@ -124,6 +124,7 @@ type fakeService struct {
 type fakeConsul struct {
 	srv     *httptest.Server
 	failing atomic.Bool // health queries fail with 500
+	down    atomic.Bool // registrations and check updates fail with 500
 
 	mu       sync.Mutex
 	index    uint64
@@ -254,6 +255,10 @@ func httpError(w http.ResponseWriter, code int, format string, args ...any) {
 }
 
 func (f *fakeConsul) register(w http.ResponseWriter, r *http.Request) {
+	if f.down.Load() {
+		httpError(w, http.StatusInternalServerError, "agent down")
+		return
+	}
 	var reg fakeRegistration
 	if err := json.NewDecoder(r.Body).Decode(&reg); err != nil {
 		httpError(w, http.StatusBadRequest, "Request decode failed: %v", err)
@@ -392,6 +397,10 @@ func (f *fakeConsul) deregister(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeConsul) updateCheck(w http.ResponseWriter, r *http.Request) {
+	if f.down.Load() {
+		httpError(w, http.StatusInternalServerError, "agent down")
+		return
+	}
 	id := r.PathValue("id")
 	status, output := api.HealthPassing, r.URL.Query().Get("note")
 	if strings.HasPrefix(r.URL.Path, "/v1/agent/check/update/") {
