@@ -175,26 +175,7 @@ func (b *builder) operation(r route) *omap {
 		op.set("deprecated", true)
 	}
 
-	var params []any
-	for i, h := range r.holes {
-		p := newMap().set("name", r.names[i]).set("in", "path").set("required", true)
-		leaf := h.v.Leaf()
-		var sch *omap
-		switch {
-		case h.whole():
-			sch = b.fieldSchema(leaf, true)
-		case h.multi:
-			sch = newMap().set("type", "string")
-		default:
-			sch = newMap().set("type", "string").set("pattern", "^[^/]+$")
-		}
-		d := strings.TrimSpace(r.holeDescription(i) + " " + describe(leaf.Comments.Leading))
-		if d != "" {
-			p.set("description", d)
-		}
-		p.set("schema", sch)
-		params = append(params, p)
-	}
+	params := b.pathParams(r)
 	for _, f := range bd.QueryFields() {
 		params = append(params, b.queryParams(f, "", 0)...)
 	}
@@ -238,6 +219,31 @@ func (b *builder) operation(r route) *omap {
 		set("content", newMap().set("application/json", newMap().set("schema", refTo(ErrorSchema))))
 	op.set("responses", newMap().set("200", ok).set("default", errResp))
 	return op
+}
+
+// pathParams returns the path parameters of r, one per hole.
+func (b *builder) pathParams(r route) []any {
+	var params []any
+	for i, h := range r.holes {
+		p := newMap().set("name", r.names[i]).set("in", "path").set("required", true)
+		leaf := h.v.Leaf()
+		var sch *omap
+		switch {
+		case h.whole():
+			sch = b.fieldSchema(leaf, true)
+		case h.multi:
+			sch = newMap().set("type", "string")
+		default:
+			sch = newMap().set("type", "string").set("pattern", "^[^/]+$")
+		}
+		d := strings.TrimSpace(r.holeDescription(i) + " " + describe(leaf.Comments.Leading))
+		if d != "" {
+			p.set("description", d)
+		}
+		p.set("schema", sch)
+		params = append(params, p)
+	}
+	return params
 }
 
 // queryParams returns the query parameters for field f (nested messages
