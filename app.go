@@ -146,17 +146,8 @@ func (a *App) Run() error {
 		defer signal.Stop(sigs)
 	}
 
-	errc := make(chan error, len(a.opts.servers))
 	var wg sync.WaitGroup
-	for _, srv := range a.opts.servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Start(ctx); err != nil {
-				errc <- fmt.Errorf("zelos: server %T: %w", srv, err)
-			}
-		}()
-	}
+	errc := a.startServers(ctx, &wg)
 
 	var reg *registration
 	if a.opts.registrar != nil {
@@ -182,6 +173,22 @@ func (a *App) Run() error {
 		}
 	}
 	return errors.Join(runErr, a.shutdown(instance, reg, &wg))
+}
+
+// startServers starts every server in a goroutine counted by wg. A server
+// that fails sends its error on the channel returned.
+func (a *App) startServers(ctx context.Context, wg *sync.WaitGroup) <-chan error {
+	errc := make(chan error, len(a.opts.servers))
+	for _, srv := range a.opts.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Start(ctx); err != nil {
+				errc <- fmt.Errorf("zelos: server %T: %w", srv, err)
+			}
+		}()
+	}
+	return errc
 }
 
 // waitRegistered waits for the first registration attempt, if there is a

@@ -265,13 +265,10 @@ func (r *Registry) keepAlive(ctx context.Context, g *registration) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(r.client.Ctx(), cancel)()
-	stopped := func() bool { return ctx.Err() != nil }
-	sleep := func(d time.Duration) bool { return backoff.Sleep(ctx, nil, d) == nil }
-	// Each attempt may take up to the TTL (bounded), then waits with the
-	// backoff of every registry loop, except that it never waits more than
-	// half the TTL: past the TTL the instance has disappeared, so the next
-	// attempt must come before that when etcd is back.
-	attemptTimeout := min(max(r.opts.ttl, time.Second), 10*time.Second)
+	// Attempts wait with the backoff of every registry loop, except that
+	// they never wait more than half the TTL: past the TTL the instance has
+	// disappeared, so the next attempt must come before that when etcd is
+	// back.
 	policy := backoff.Reconnect()
 	policy.Max = min(max(r.opts.ttl/2, 500*time.Millisecond), policy.Max)
 	b, failures := policy.Start(), 0
@@ -284,7 +281,7 @@ func (r *Registry) keepAlive(ctx context.Context, g *registration) {
 				alive = true
 			}
 		}
-		if stopped() {
+		if ctx.Err() != nil {
 			return
 		}
 		r.log(log.LevelWarn, "msg", "etcd: lease lost, registering again", "key", g.key, "lease", fmt.Sprintf("%x", int64(lease)), "error", err)
@@ -292,39 +289,51 @@ func (r *Registry) keepAlive(ctx context.Context, g *registration) {
 			// The lease worked for a while: try again at once.
 			b.Reset()
 			failures = 0
-		} else if !sleep(b.Next()) {
+		} else if backoff.Sleep(ctx, nil, b.Next()) != nil {
 			return
 		}
-		for {
-			// etcd may still have the lease (the client only lost contact,
-			// say while etcd restarted): then it is kept, else replaced.
-			actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-			newLease, err := r.put(actx, g.key, g.value, lease)
-			cancel()
-			if stopped() {
-				if err == nil && newLease != lease {
-					r.revoke(ctx, newLease)
-				}
-				return
+		if !r.registerAgain(ctx, g, lease, &b, &failures) {
+			return
+		}
+	}
+}
+
+// registerAgain writes g under its lease, if etcd still has it, or else
+// under a new one, retrying with b until it succeeds (true) or the loop must
+// stop (false): ctx is done, or MaxRetry attempts failed. failures counts
+// the consecutive failed attempts across calls.
+func (r *Registry) registerAgain(ctx context.Context, g *registration, lease clientv3.LeaseID, b *backoff.Backoff, failures *int) bool {
+	// Each attempt may take up to the TTL (bounded).
+	attemptTimeout := min(max(r.opts.ttl, time.Second), 10*time.Second)
+	for {
+		// etcd may still have the lease (the client only lost contact, say
+		// while etcd restarted): then it is kept, else replaced.
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		newLease, err := r.put(actx, g.key, g.value, lease)
+		cancel()
+		if ctx.Err() != nil {
+			if err == nil && newLease != lease {
+				r.revoke(ctx, newLease)
 			}
-			if err == nil {
-				if newLease != lease {
-					// The key moved to the new lease; free the old one in case.
-					r.revoke(ctx, lease)
-					g.lease.Store(int64(newLease))
-				}
-				r.log(log.LevelInfo, "msg", "etcd: registered again", "key", g.key, "lease", fmt.Sprintf("%x", int64(newLease)))
-				break
+			return false
+		}
+		if err == nil {
+			if newLease != lease {
+				// The key moved to the new lease; free the old one in case.
+				r.revoke(ctx, lease)
+				g.lease.Store(int64(newLease))
 			}
-			failures++
-			r.log(log.LevelWarn, "msg", "etcd: register again failed", "key", g.key, "attempt", failures, "error", err)
-			if r.opts.maxRetry > 0 && failures >= r.opts.maxRetry {
-				r.log(log.LevelError, "msg", "etcd: giving up registering again", "key", g.key, "attempts", failures)
-				return
-			}
-			if !sleep(b.Next()) {
-				return
-			}
+			r.log(log.LevelInfo, "msg", "etcd: registered again", "key", g.key, "lease", fmt.Sprintf("%x", int64(newLease)))
+			return true
+		}
+		*failures++
+		r.log(log.LevelWarn, "msg", "etcd: register again failed", "key", g.key, "attempt", *failures, "error", err)
+		if r.opts.maxRetry > 0 && *failures >= r.opts.maxRetry {
+			r.log(log.LevelError, "msg", "etcd: giving up registering again", "key", g.key, "attempts", *failures)
+			return false
+		}
+		if backoff.Sleep(ctx, nil, b.Next()) != nil {
+			return false
 		}
 	}
 }
