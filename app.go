@@ -256,6 +256,40 @@ func (a *App) register(ctx context.Context, instance *registry.ServiceInstance, 
 	}
 }
 
+// deregister deregisters the instance within DeregisterTimeout, once the
+// registration goroutine has ended, if it registered the instance.
+func (a *App) deregister(ctx context.Context, instance *registry.ServiceInstance, reg *registration) error {
+	if !a.waitRegistration(reg) {
+		_ = a.log.Log(log.LevelWarn, "msg", "app not deregistered: the registrar ignored the cancellation of its Register call", "id", instance.ID)
+		return nil
+	}
+	if !reg.registered {
+		_ = a.log.Log(log.LevelInfo, "msg", "app not deregistered: it was never registered", "id", instance.ID)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.opts.deregisterTimeout)
+	defer cancel()
+	if err := a.opts.registrar.Deregister(ctx, instance); err != nil {
+		return fmt.Errorf("zelos: deregister %s (%s): %w", instance.Name, instance.ID, err)
+	}
+	return nil
+}
+
+// waitRegistration waits for the registration goroutine, which the
+// cancelled App context ends, for DeregisterTimeout at most: a registrar
+// that ignores its context must not hold up the stop. It reports whether
+// the goroutine ended.
+func (a *App) waitRegistration(reg *registration) bool {
+	t := time.NewTimer(a.opts.deregisterTimeout)
+	defer t.Stop()
+	select {
+	case <-reg.done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 // shutdown runs the stop sequence: hooks, deregistration, servers, hooks.
 func (a *App) shutdown(instance *registry.ServiceInstance, reg *registration, wg *sync.WaitGroup) error {
 	// Cancelling the App's context also abandons a registration attempt in
@@ -270,15 +304,8 @@ func (a *App) shutdown(instance *registry.ServiceInstance, reg *registration, wg
 		}
 	}
 	if reg != nil {
-		<-reg.done
-		if reg.registered {
-			rctx, cancel := context.WithTimeout(ctx, a.opts.deregisterTimeout)
-			if err := a.opts.registrar.Deregister(rctx, instance); err != nil {
-				errs = append(errs, fmt.Errorf("zelos: deregister %s (%s): %w", instance.Name, instance.ID, err))
-			}
-			cancel()
-		} else {
-			_ = a.log.Log(log.LevelInfo, "msg", "app not deregistered: it was never registered", "id", instance.ID)
+		if err := a.deregister(ctx, instance, reg); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	errs = append(errs, a.stopServers())

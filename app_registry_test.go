@@ -320,3 +320,32 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.buf.Write(p)
 }
+
+// deafRegistrar's Register ignores its context and blocks until release is
+// closed, as a registry client without deadlines would.
+type deafRegistrar struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (r *deafRegistrar) Register(context.Context, *registry.ServiceInstance) error {
+	close(r.started)
+	<-r.release
+	return nil
+}
+
+func (r *deafRegistrar) Deregister(context.Context, *registry.ServiceInstance) error { return nil }
+
+// TestStopWithRegistrarIgnoringContext: a Register call that ignores its
+// context holds up the stop for DeregisterTimeout at most.
+func TestStopWithRegistrarIgnoringContext(t *testing.T) {
+	reg := &deafRegistrar{started: make(chan struct{}), release: make(chan struct{})}
+	defer close(reg.release) // lets the registration goroutine end, for goleak
+	app := New(Name("svc"), Server(newTCPServer("s", &recorder{})), Registrar(reg), DeregisterTimeout(100*time.Millisecond))
+	done := runApp(app)
+	<-reg.started
+	_ = app.Stop()
+	if err := waitRun(t, done, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -126,7 +126,10 @@ func RegistrarFailFast() Option { return func(o *options) { o.registrarFailFast 
 // DeregisterTimeout bounds deregistration when the App stops. The default
 // is 3s, shorter than RegistrarTimeout's: a registry that is down must not
 // hold up the stop, and the instance it keeps disappears anyway once its
-// registration expires (an etcd lease's or a Consul check's TTL).
+// registration expires (an etcd lease's or a Consul check's TTL). It also
+// bounds the wait for a registration attempt in flight at the stop, which
+// is cancelled; if the registrar ignores that, the instance is not
+// deregistered.
 func DeregisterTimeout(d time.Duration) Option {
 	return func(o *options) { o.deregisterTimeout = d }
 }
