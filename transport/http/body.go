@@ -79,8 +79,9 @@ func (b *deadlineBody) lift() {
 	}
 }
 
-// liftBodyDeadline removes the body deadline of c's request before a reply
-// that outlives the body's reading (a WebSocket).
+// liftBodyDeadline removes the body deadline of r before a reply that
+// outlives the body's reading (an event stream, a WebSocket). A body that
+// was bound was read to its end, which lifted it already.
 func liftBodyDeadline(r *nethttp.Request) {
 	if b, ok := r.Body.(*deadlineBody); ok {
 		b.lift()

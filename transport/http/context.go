@@ -94,11 +94,11 @@ type reqCtx struct {
 	query  url.Values
 
 	sw      statusWriter // sw.ResponseWriter is the writer as given to the route
-	limited bool
-	sse     *SSEWriter // the route's event stream, if it started one
-	done    bool       // the reply is on its way (SSE, WebSocket)
-	handled bool       // the route's handler ran (a middleware may answer instead)
-	bindErr error      // why the request did not bind; the handler returns it
+	sse     *SSEWriter   // the route's event stream, if it started one
+	bindErr error        // why the request did not bind; the handler returns it
+	limited bool         // the body is bounded by MaxBodySize
+	done    bool         // the reply is on its way (SSE, WebSocket)
+	handled bool         // the route's handler ran (a middleware may answer instead)
 }
 
 // base returns the context.Context view of c.
@@ -322,7 +322,7 @@ func (c *reqCtx) FormFile(name string) (*multipart.FileHeader, error) {
 // Result implements Context.
 func (c *reqCtx) Result(code int, v any) error {
 	if !c.sw.wrote {
-		c.sw.code = code
+		c.sw.code = int16(code)
 	}
 	return c.rt.encoder(&c.sw, c.req, v)
 }
@@ -357,6 +357,7 @@ func (c *reqCtx) SSE(opts ...SSEOption) (*SSEWriter, error) {
 	if c.sse != nil {
 		return c.sse, nil
 	}
+	liftBodyDeadline(c.req) // the stream outlives the body's reading
 	w, err := newSSEWriter(c, &c.sw, c.req, c.rt.srv.streamCtx, opts)
 	if err != nil {
 		return nil, err
@@ -376,10 +377,15 @@ func (c *reqCtx) Middleware(h middleware.Handler) middleware.Handler {
 
 // statusWriter is the ResponseWriter handlers get: it records whether the
 // reply has started and applies the status given to Context.Result.
+//
+// Statuses are int16 so that the writer, inside every reqCtx, stays in
+// 24 bytes: reqCtx then fits the 224-byte allocation class (BenchmarkHTTP:
+// 1296 B/op for router/recovery-metadata, against 1328 with ints).
 type statusWriter struct {
 	nethttp.ResponseWriter
-	code  int // replaces a 200 written by an encoder, when set
-	wrote bool
+	code   int16 // replaces a 200 written by an encoder, when set
+	status int16 // the status written
+	wrote  bool
 }
 
 // WriteHeader implements nethttp.ResponseWriter.
@@ -393,8 +399,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.wrote = true
 	if code == nethttp.StatusOK && w.code != 0 {
-		code = w.code
+		code = int(w.code)
 	}
+	w.status = int16(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 

@@ -31,9 +31,12 @@
 // The chain sees how every request ends, so that access logs, metrics and
 // traces tell the truth: a request that fails to bind (400, 413, 415) runs
 // the chain with the *nethttp.Request as its request and the binding error
-// as the handler's, and replies are encoded inside the chain, so an
-// encoding failure is the handler's error. Middleware must therefore set
-// reply headers before calling the handler.
+// as the handler's; replies are encoded inside the chain, so an encoding
+// failure is the handler's error; and an error status a handler wrote
+// itself (ctx.String(404, ...)) is returned to the chain as an error with
+// that code. Middleware must therefore set reply headers before calling
+// the handler. (Plain net/http handlers write to the connection's own
+// ResponseWriter, so the chain sees their status only as success.)
 //
 // Request bodies are bound by Content-Type: JSON, protobuf, XML, URL
 // encoded and multipart forms (files included) by default, and YAML only

@@ -274,6 +274,16 @@ func (r *Router) handlePlain(method, path string, h nethttp.Handler) {
 	r.register(rt)
 }
 
+// writtenStatus is the error the chain sees for an error status a handler
+// wrote itself; it is not logged again as an error after the reply.
+type writtenStatus struct{ err *errors.Error }
+
+// Error implements error.
+func (e *writtenStatus) Error() string { return e.err.Error() }
+
+// Unwrap returns the error with the status as its code.
+func (e *writtenStatus) Unwrap() error { return e.err }
+
 // wire sets how rt serves a request, the same way for every kind of route:
 // bind fills the request message (nil: the request is the
 // *nethttp.Request), then the middleware chain (if chain is set) runs call
@@ -282,8 +292,9 @@ func (r *Router) handlePlain(method, path string, h nethttp.Handler) {
 // The chain observes every request with its true outcome, so that access
 // logs, metrics and traces do not lie: a request that fails to bind still
 // runs the chain, with the *nethttp.Request as the request and the binding
-// error (400, 413, 415) as the handler's, and call encodes the reply inside
-// the chain, so an encoding failure is the call's error. (Binding cannot
+// error (400, 413, 415) as the handler's; call encodes the reply inside the
+// chain, so an encoding failure is the call's error; and an error status
+// the handler wrote itself is returned as an error. (Binding cannot
 // move inside the chain: middleware such as validation must see the bound
 // message.) A middleware that answers without calling the handler has its
 // reply encoded after the chain.
@@ -297,7 +308,13 @@ func (rt *route) wire(bind func(*reqCtx) (any, error), call func(c *reqCtx, ctx 
 		if c.bindErr != nil {
 			return nil, c.bindErr
 		}
-		return call(c, ctx, req)
+		reply, err := call(c, ctx, req)
+		if code := int(c.sw.status); err == nil && code >= 400 {
+			// The handler wrote an error status itself (ctx.String(404,
+			// ...)): the chain sees it as the call's outcome.
+			err = &writtenStatus{errors.New(code, "", nethttp.StatusText(code))}
+		}
+		return reply, err
 	}
 	next := inner
 	if chain && rt.mw != nil {

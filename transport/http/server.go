@@ -366,7 +366,8 @@ func (rt *route) serve(c *reqCtx) {
 	if c.sse != nil {
 		_ = c.sse.Send(Event{Event: "error", Data: errorJSON(err)})
 	}
-	if se := errors.FromError(err); se.Code >= 500 {
+	var ws *writtenStatus
+	if se := errors.FromError(err); se.Code >= 500 && !stderrors.As(err, &ws) {
 		_ = c.rt.srv.logger.Log(log.LevelError, "msg", "http: error after the reply started",
 			"operation", c.op, "error", err.Error())
 	}

@@ -227,6 +227,7 @@ func (s *sseStream[Out]) start() error {
 	if s.w != nil {
 		return nil
 	}
+	liftBodyDeadline(s.c.req) // the stream outlives the body's reading
 	w, err := newSSEWriter(s.reqCtx, &s.c.sw, s.c.req, s.c.rt.srv.streamCtx, s.c.rt.opts.sse)
 	if err != nil {
 		return err
