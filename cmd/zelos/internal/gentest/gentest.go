@@ -84,3 +84,50 @@ func Golden(t testing.TB, resp *pluginpb.CodeGeneratorResponse, dir, suffix stri
 	}
 	return n
 }
+
+// RunMain runs a plugin's main in-process as protoc would: req on stdin,
+// the response read from stdout. It swaps os.Args, os.Stdin and os.Stdout
+// for the call, so tests using it must not run in parallel.
+func RunMain(t testing.TB, main func(), req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
+	t.Helper()
+	in, err := proto.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := RunMainRaw(t, main, in, "protoc-gen-test")
+	resp := &pluginpb.CodeGeneratorResponse{}
+	if err := proto.Unmarshal(out, resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// RunMainRaw runs main with stdin and os.Args (args[0] the program name)
+// and returns what it wrote to stdout.
+func RunMainRaw(t testing.TB, main func(), stdin []byte, args ...string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	inPath, outPath := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := os.WriteFile(inPath, stdin, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inFile, err := os.Open(inPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inFile.Close()
+	outFile, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outFile.Close()
+	oldArgs, oldIn, oldOut := os.Args, os.Stdin, os.Stdout
+	os.Args, os.Stdin, os.Stdout = args, inFile, outFile
+	defer func() { os.Args, os.Stdin, os.Stdout = oldArgs, oldIn, oldOut }()
+	main()
+	b, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,6 +1,8 @@
 package gentest_test
 
 import (
+	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -44,3 +46,37 @@ type fakeT struct {
 
 func (f *fakeT) Helper()               {}
 func (f *fakeT) Errorf(string, ...any) { f.failed = true }
+
+// TestRunMain runs a fake plugin that answers with one file per file to
+// generate.
+func TestRunMain(t *testing.T) {
+	fake := func() {
+		in, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &pluginpb.CodeGeneratorRequest{}
+		if err := proto.Unmarshal(in, req); err != nil {
+			t.Fatal(err)
+		}
+		resp := &pluginpb.CodeGeneratorResponse{}
+		for _, f := range req.FileToGenerate {
+			resp.File = append(resp.File, &pluginpb.CodeGeneratorResponse_File{Name: proto.String(f + ".txt"), Content: proto.String(os.Args[0])})
+		}
+		b, err := proto.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stdout.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdin, stdout := os.Stdin, os.Stdout
+	resp := gentest.RunMain(t, fake, gentest.Request(t, []string{"bookstore"}))
+	if len(resp.File) != 1 || resp.File[0].GetName() != "bookstore/v1/bookstore.proto.txt" || resp.File[0].GetContent() != "protoc-gen-test" {
+		t.Errorf("response %v", resp)
+	}
+	if os.Stdin != stdin || os.Stdout != stdout {
+		t.Error("os.Stdin or os.Stdout not restored")
+	}
+}
