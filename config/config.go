@@ -47,8 +47,10 @@ type Config interface {
 	// Scan decodes the whole configuration into v (see Value.Scan): proto
 	// messages through protojson (unknown fields ignored; JSON or proto
 	// field names), structs whose fields carry only `yaml` tags through
-	// YAML, and anything else through encoding/json (`json` tags).
-	Scan(v any) error
+	// YAML, and anything else through encoding/json (`json` tags). With
+	// Strict, keys that v has no field for are an error naming each of
+	// them, so that typos are not silently ignored.
+	Scan(v any, opts ...ScanOption) error
 	// Value returns the configuration at the dotted key ("" is the root).
 	Value(key string) Value
 	// Watch calls o whenever a later load or reload changes the value at
@@ -329,8 +331,8 @@ func equalKVs(a, b []*KeyValue) bool {
 	})
 }
 
-func (c *config) Scan(v any) error {
-	return c.Value("").Scan(v)
+func (c *config) Scan(v any, opts ...ScanOption) error {
+	return c.Value("").Scan(v, opts...)
 }
 
 func (c *config) Value(key string) Value {

@@ -672,7 +672,7 @@ func TestWatchSourceErrorKeepsLastGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "source error log", func() bool {
-		_, ok := logs.find(log.LevelError, "file "+path, "no such file")
+		_, ok := logs.find(log.LevelError, "file "+path, path+" does not exist")
 		return ok
 	})
 	if v, _ := c.Value("v").Int(); v != 1 {

@@ -41,8 +41,9 @@ type Value interface {
 	// Map returns the entries of a map.
 	Map() (map[string]Value, error)
 	// Scan decodes the value into v, which is a pointer or a proto.Message
-	// (see Config.Scan).
-	Scan(v any) error
+	// (see Config.Scan). With Strict, keys that v has no field for are an
+	// error naming each of them.
+	Scan(v any, opts ...ScanOption) error
 	// Load returns a copy of the raw value: map[string]any, []any, string,
 	// bool, int64, float64 or nil.
 	Load() any
@@ -190,9 +191,18 @@ func (v value) Load() any {
 	return deepCopy(v.v)
 }
 
-func (v value) Scan(dst any) error {
+func (v value) Scan(dst any, opts ...ScanOption) error {
 	if !v.ok {
 		return v.notFound()
+	}
+	var o scanOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.strict {
+		if err := unknownKeys(v.key, v.v, dst); err != nil {
+			return err
+		}
 	}
 	if err := scan(v.v, dst); err != nil {
 		if v.key == "" {

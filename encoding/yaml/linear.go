@@ -2,6 +2,7 @@ package yaml
 
 import (
 	"fmt"
+	"reflect"
 
 	"gopkg.in/yaml.v3"
 )
@@ -31,9 +32,7 @@ func unmarshal(data []byte, v any) (err error) {
 	if doc.Kind == 0 {
 		return nil
 	}
-	if err := splitMappings(&doc); err != nil {
-		return err
-	}
+	splitMappings(&doc, chunkPairs)
 	return doc.Decode(v)
 }
 
@@ -43,25 +42,31 @@ type keyID struct {
 }
 
 // splitMappings rewrites, in place, every mapping under n with more than
-// chunkPairs pairs into the same content written with YAML merge keys:
+// chunk pairs into the same content written with YAML merge keys:
 // {<<: [{first pairs}, {next pairs}, ..., original merges]}. The decoded
-// value is the same, because the pairs are unique (checked here in linear
-// time, with the error yaml.v3 gives) and a mapping's merged entries never
-// override its own. A custom yaml.Unmarshaler or a yaml.Node field
-// receiving such a mapping sees the merge form.
+// value is the same, because the pairs are unique and a mapping's merged
+// entries never override its own. A custom yaml.Unmarshaler or a yaml.Node
+// field receiving such a mapping sees the merge form.
+//
+// A mapping with a duplicate key (found here in linear time) is cut down
+// to the first two pairs with that key instead, so that yaml.v3 reports the
+// duplicate if, and only if, it decodes that mapping: a struct target
+// skips the values of keys it has no field for. Keys of different text
+// that decode to the same value ("0" and "00", "~" and "null") are
+// duplicates too here, though yaml.v3 lets the later one win in small
+// mappings: split, the earlier one would win.
 //
 // Aliases are not followed: the node an alias names is rewritten where it
 // is defined.
-func splitMappings(n *yaml.Node) error {
+func splitMappings(n *yaml.Node, chunk int) {
 	for _, c := range n.Content {
-		if err := splitMappings(c); err != nil {
-			return err
-		}
+		splitMappings(c, chunk)
 	}
-	if n.Kind != yaml.MappingNode || len(n.Content) <= 2*chunkPairs {
-		return nil
+	if n.Kind != yaml.MappingNode || len(n.Content) <= 2*chunk {
+		return
 	}
-	seen := make(map[keyID]int, len(n.Content)/2)
+	seen := make(map[keyID]int, len(n.Content)/2) // index of each key
+	values := map[any]int{}                       // index of each non-string key, by decoded value
 	var (
 		merge *yaml.Node   // the value of the mapping's own "<<" key
 		first []*yaml.Node // a non-string key kept in place (see below)
@@ -72,12 +77,22 @@ func splitMappings(n *yaml.Node) error {
 		// yaml.v3 calls two keys duplicates when their kind and text match,
 		// whatever their tags; do the same.
 		id := keyID{k.Kind, k.Value}
-		if line, dup := seen[id]; dup {
-			return &yaml.TypeError{Errors: []string{
-				fmt.Sprintf("line %d: mapping key %#v already defined at line %d", k.Line, k.Value, line),
-			}}
+		if j, dup := seen[id]; dup {
+			n.Content = []*yaml.Node{n.Content[j], n.Content[j+1], k, n.Content[i+1]}
+			return
 		}
-		seen[id] = k.Line
+		seen[id] = i
+		if x, ok := decodedKey(k); ok {
+			if j, dup := values[x]; dup {
+				// Give the second key the first one's text, so that yaml.v3
+				// sees the duplicate it would otherwise resolve silently.
+				same := *k
+				same.Value, same.Tag = n.Content[j].Value, n.Content[j].Tag
+				n.Content = []*yaml.Node{n.Content[j], n.Content[j+1], &same, n.Content[i+1]}
+				return
+			}
+			values[x] = i
+		}
 		switch {
 		case isMerge(k):
 			merge = n.Content[i+1]
@@ -91,8 +106,8 @@ func splitMappings(n *yaml.Node) error {
 		}
 	}
 	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: n.Line, Column: n.Column}
-	for i := 0; i < len(pairs); i += 2 * chunkPairs {
-		c := pairs[i:min(i+2*chunkPairs, len(pairs))]
+	for i := 0; i < len(pairs); i += 2 * chunk {
+		c := pairs[i:min(i+2*chunk, len(pairs))]
 		seq.Content = append(seq.Content, &yaml.Node{
 			Kind: yaml.MappingNode, Tag: "!!map", Content: c, Line: c[0].Line, Column: c[0].Column,
 		})
@@ -109,7 +124,26 @@ func splitMappings(n *yaml.Node) error {
 	content = append(content, first...)
 	content = append(content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!merge", Value: "<<", Line: n.Line, Column: n.Column}, seq)
 	n.Content = content
-	return nil
+}
+
+// decodedKey returns the value a scalar key that is not a string decodes
+// to, when it can be a map key.
+func decodedKey(k *yaml.Node) (any, bool) {
+	if k.Kind != yaml.ScalarNode || isMerge(k) {
+		return nil, false
+	}
+	switch k.ShortTag() {
+	case "!!str", "!!binary":
+		return nil, false
+	}
+	var x any
+	if k.Decode(&x) != nil || x == nil && k.ShortTag() != "!!null" {
+		return nil, false
+	}
+	if x != nil && !reflect.TypeOf(x).Comparable() {
+		return nil, false
+	}
+	return x, true
 }
 
 // isMerge reports whether k is a "<<" merge key, as yaml.v3 decides.

@@ -181,7 +181,8 @@ func loadConfig(confPath string, logger log.Logger) (*Bootstrap, func(), error) 
 		return nil, nil, fmt.Errorf("load config %q: %w", confPath, err)
 	}
 	var bc Bootstrap
-	if err := c.Scan(&bc); err != nil {
+	// Strict: a mistyped key ("adress") is an error, not a default port.
+	if err := c.Scan(&bc, config.Strict()); err != nil {
 		c.Close()
 		return nil, nil, fmt.Errorf("scan config: %w", err)
 	}
