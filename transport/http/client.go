@@ -197,7 +197,7 @@ func NewClient(ctx context.Context, opts ...ClientOption) (*Client, error) {
 		opt(&o)
 	}
 	if o.endpoint == "" {
-		return nil, stderrors.New("http: NewClient: no endpoint (use WithEndpoint)")
+		return nil, stderrors.New("transport/http: NewClient: no endpoint (use WithEndpoint)")
 	}
 	c := &Client{opts: o, scheme: "http"}
 	if o.tlsConf != nil {
@@ -220,12 +220,12 @@ func NewClient(ctx context.Context, opts ...ClientOption) (*Client, error) {
 	}
 	u, err := url.Parse(ep)
 	if err != nil {
-		return nil, fmt.Errorf("http: NewClient: invalid endpoint %q: %w", o.endpoint, err)
+		return nil, fmt.Errorf("transport/http: NewClient: invalid endpoint %q: %w", o.endpoint, err)
 	}
 	switch u.Scheme {
 	case "http", "https":
 		if u.Host == "" {
-			return nil, fmt.Errorf("http: NewClient: endpoint %q has no host", o.endpoint)
+			return nil, fmt.Errorf("transport/http: NewClient: endpoint %q has no host", o.endpoint)
 		}
 		c.scheme = u.Scheme
 		c.base = strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
@@ -236,14 +236,14 @@ func NewClient(ctx context.Context, opts ...ClientOption) (*Client, error) {
 			name = u.Host
 		}
 		if name == "" {
-			return nil, fmt.Errorf("http: NewClient: endpoint %q names no service", o.endpoint)
+			return nil, fmt.Errorf("transport/http: NewClient: endpoint %q names no service", o.endpoint)
 		}
 		sel, disco := o.sel, o.disco
 		if disco == nil && sel != nil {
 			disco = sel.Discovery()
 		}
 		if disco == nil {
-			return nil, fmt.Errorf("http: NewClient: endpoint %q needs WithDiscovery or a selector with a Registry", o.endpoint)
+			return nil, fmt.Errorf("transport/http: NewClient: endpoint %q needs WithDiscovery or a selector with a Registry", o.endpoint)
 		}
 		if sel == nil {
 			sel = selector.NewSelector(selector.Registry(disco))
@@ -257,7 +257,7 @@ func NewClient(ctx context.Context, opts ...ClientOption) (*Client, error) {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("http: NewClient: endpoint %q: unsupported scheme %q", o.endpoint, u.Scheme)
+		return nil, fmt.Errorf("transport/http: NewClient: endpoint %q: unsupported scheme %q", o.endpoint, u.Scheme)
 	}
 	c.chain = c.call
 	if len(o.ms) > 0 {
@@ -338,12 +338,12 @@ func (c *Client) Invoke(ctx context.Context, method, path string, in, out any, o
 		codec = encoding.GetCodec(name)
 	}
 	if codec == nil {
-		return fmt.Errorf("http: Invoke %s %s: no codec for content type %q", method, path, ci.contentType)
+		return fmt.Errorf("transport/http: Invoke %s %s: no codec for content type %q", method, path, ci.contentType)
 	}
 	if in != nil {
 		data, err := codec.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("http: Invoke %s %s: encoding %T as %s: %w", method, path, in, ci.contentType, err)
+			return fmt.Errorf("transport/http: Invoke %s %s: encoding %T as %s: %w", method, path, in, ci.contentType, err)
 		}
 		body = bytes.NewReader(data)
 	}
@@ -359,7 +359,7 @@ func (c *Client) Invoke(ctx context.Context, method, path string, in, out any, o
 	}
 	req, err := nethttp.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return fmt.Errorf("http: Invoke %s %s: %w", method, path, err)
+		return fmt.Errorf("transport/http: Invoke %s %s: %w", method, path, err)
 	}
 	h := req.Header
 	for k, vs := range ci.header {
@@ -394,7 +394,7 @@ func (c *Client) call(ctx context.Context, _ any) (any, error) {
 	t, ok := transport.FromClientContext(ctx)
 	tr, ok2 := t.(*clientTransport)
 	if !ok || !ok2 {
-		return nil, stderrors.New("http: a client middleware replaced the context")
+		return nil, stderrors.New("transport/http: a client middleware replaced the context")
 	}
 	req := tr.req
 	if ctx != req.Context() {
@@ -501,7 +501,7 @@ func DefaultResponseDecoder(_ context.Context, res *nethttp.Response, out any) e
 		if stderrors.As(err, &se) {
 			return se
 		}
-		return fmt.Errorf("http: reading the reply: %w", err)
+		return fmt.Errorf("transport/http: reading the reply: %w", err)
 	}
 	if len(data) == 0 {
 		return nil
@@ -523,10 +523,10 @@ func DefaultResponseDecoder(_ context.Context, res *nethttp.Response, out any) e
 	}
 	codec := encoding.GetCodec(name)
 	if codec == nil {
-		return fmt.Errorf("http: no codec for the reply's Content-Type %q", ct)
+		return fmt.Errorf("transport/http: no codec for the reply's Content-Type %q", ct)
 	}
 	if err := codec.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("http: decoding the %s reply: %w", name, err)
+		return fmt.Errorf("transport/http: decoding the %s reply: %w", name, err)
 	}
 	return nil
 }

@@ -196,7 +196,7 @@ func (r *Router) newRoute(method, path string, opts []RouteOption) *route {
 	}
 	tpl, err := pathtpl.Parse(rt.pattern)
 	if err != nil {
-		panic(fmt.Sprintf("http: route %s: %v", describeRoute(rt.method, rt.pattern), err))
+		panic(fmt.Sprintf("transport/http: route %s: %v", describeRoute(rt.method, rt.pattern), err))
 	}
 	rt.tpl = tpl
 	rt.op = rt.pattern
@@ -245,7 +245,7 @@ func (r *Router) register(rt *route) {
 	defer s.mu.Unlock()
 	t := s.tree.Load().Clone()
 	if err := t.Insert(rt.method, rt.tpl, rt); err != nil {
-		panic("http: " + err.Error())
+		panic("transport/http: " + err.Error())
 	}
 	s.tree.Store(t)
 }

@@ -265,9 +265,9 @@ func (s *Server) recoverFilter(w nethttp.ResponseWriter, r *nethttp.Request, st 
 func (s *Server) logPanic(v any, op string) error {
 	buf := make([]byte, 64<<10)
 	buf = buf[:runtime.Stack(buf, false)]
-	_ = s.logger.Log(log.LevelError, "msg", "http: panic serving a request", "operation", op,
+	_ = s.logger.Log(log.LevelError, "msg", "transport/http: panic serving a request", "operation", op,
 		"panic", fmt.Sprint(v), "stack", string(buf))
-	return errors.InternalServer(ReasonPanic, "internal server error").WithCause(fmt.Errorf("http: panic: %v", v))
+	return errors.InternalServer(ReasonPanic, "internal server error").WithCause(fmt.Errorf("transport/http: panic: %v", v))
 }
 
 // dispatch finds the route and serves it.
@@ -368,7 +368,7 @@ func (rt *route) serve(c *reqCtx) {
 	}
 	var ws *writtenStatus
 	if se := errors.FromError(err); se.Code >= 500 && !stderrors.As(err, &ws) {
-		_ = c.rt.srv.logger.Log(log.LevelError, "msg", "http: error after the reply started",
+		_ = c.rt.srv.logger.Log(log.LevelError, "msg", "transport/http: error after the reply started",
 			"operation", c.op, "error", err.Error())
 	}
 }
@@ -404,7 +404,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if s.hs != nil {
 		s.mu.Unlock()
-		return stderrors.New("http: server already started")
+		return stderrors.New("transport/http: server already started")
 	}
 	if err := s.listenLocked(); err != nil {
 		s.mu.Unlock()
@@ -439,7 +439,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.serving = false
 	s.mu.Unlock()
-	return fmt.Errorf("http: serving on %s: %w", lis.Addr(), err)
+	return fmt.Errorf("transport/http: serving on %s: %w", lis.Addr(), err)
 }
 
 // Stop shuts the server down gracefully: it stops accepting, ends SSE
@@ -464,10 +464,10 @@ func (s *Server) Stop(ctx context.Context) error {
 	err := hs.Shutdown(ctx)
 	if err != nil {
 		_ = hs.Close()
-		err = fmt.Errorf("http: graceful shutdown: %w", err)
+		err = fmt.Errorf("transport/http: graceful shutdown: %w", err)
 	}
 	if werr := s.streams.wait(ctx); werr != nil && err == nil {
-		err = fmt.Errorf("http: waiting for websockets: %w", werr)
+		err = fmt.Errorf("transport/http: waiting for websockets: %w", werr)
 	}
 	return err
 }
@@ -492,11 +492,11 @@ func (s *Server) listenLocked() error {
 	if s.lis == nil {
 		if s.stopped {
 			// Nothing would close a listener opened now.
-			return fmt.Errorf("http: listen on %s %q: the server is stopped", s.network, s.address)
+			return fmt.Errorf("transport/http: listen on %s %q: the server is stopped", s.network, s.address)
 		}
 		lis, err := net.Listen(s.network, s.address)
 		if err != nil {
-			return fmt.Errorf("http: listen on %s %q: %w", s.network, s.address, err)
+			return fmt.Errorf("transport/http: listen on %s %q: %w", s.network, s.address, err)
 		}
 		s.lis = lis
 	}
@@ -507,7 +507,7 @@ func (s *Server) listenLocked() error {
 		}
 		addr, err := host.Advertise(s.lis.Addr())
 		if err != nil {
-			return fmt.Errorf("http: endpoint of listener %s: %w", s.lis.Addr(), err)
+			return fmt.Errorf("transport/http: endpoint of listener %s: %w", s.lis.Addr(), err)
 		}
 		s.endpoint = &url.URL{Scheme: scheme, Host: addr}
 		str := s.endpoint.String()

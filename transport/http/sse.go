@@ -58,7 +58,7 @@ type SSEWriter struct {
 	closeOnce sync.Once
 }
 
-var errSSEClosed = stderrors.New("http: SSE stream closed")
+var errSSEClosed = stderrors.New("transport/http: SSE stream closed")
 
 // NewSSEWriter starts a text/event-stream reply on w: it sends the headers
 // (Content-Type, Cache-Control: no-cache, X-Accel-Buffering: no) with status
@@ -71,7 +71,7 @@ func NewSSEWriter(w nethttp.ResponseWriter, r *nethttp.Request, opts ...SSEOptio
 
 func newSSEWriter(ctx context.Context, w nethttp.ResponseWriter, r *nethttp.Request, stopCtx context.Context, opts []SSEOption) (*SSEWriter, error) {
 	if !canFlush(w) {
-		return nil, fmt.Errorf("http: SSE for %s %s: the ResponseWriter (%T) cannot flush", r.Method, r.URL.Path, w)
+		return nil, fmt.Errorf("transport/http: SSE for %s %s: the ResponseWriter (%T) cannot flush", r.Method, r.URL.Path, w)
 	}
 	o := sseOptions{heartbeat: DefaultHeartbeat}
 	for _, opt := range opts {
@@ -90,7 +90,7 @@ func newSSEWriter(ctx context.Context, w nethttp.ResponseWriter, r *nethttp.Requ
 	w.WriteHeader(nethttp.StatusOK)
 	if err := s.rc.Flush(); err != nil {
 		s.cancel()
-		return nil, fmt.Errorf("http: SSE: flushing the headers: %w", err)
+		return nil, fmt.Errorf("transport/http: SSE: flushing the headers: %w", err)
 	}
 	if o.heartbeat > 0 {
 		s.hbStop, s.hbDone = make(chan struct{}), make(chan struct{})
@@ -138,10 +138,10 @@ func (s *SSEWriter) Done() <-chan struct{} { return s.ctx.Done() }
 // Send writes and flushes one event. It fails once the stream has ended.
 func (s *SSEWriter) Send(e Event) error {
 	if strings.ContainsAny(e.ID, "\r\n\x00") {
-		return fmt.Errorf("http: SSE event ID %q contains a line break or NUL", e.ID)
+		return fmt.Errorf("transport/http: SSE event ID %q contains a line break or NUL", e.ID)
 	}
 	if strings.ContainsAny(e.Event, "\r\n") {
-		return fmt.Errorf("http: SSE event type %q contains a line break", e.Event)
+		return fmt.Errorf("transport/http: SSE event type %q contains a line break", e.Event)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -207,15 +207,15 @@ func (s *SSEWriter) writeLocked(b []byte) error {
 		return s.err
 	}
 	if err := s.ctx.Err(); err != nil {
-		s.err = fmt.Errorf("http: SSE stream ended: %w", err)
+		s.err = fmt.Errorf("transport/http: SSE stream ended: %w", err)
 		return s.err
 	}
 	if _, err := s.w.Write(b); err != nil {
-		s.err = fmt.Errorf("http: SSE write: %w", err)
+		s.err = fmt.Errorf("transport/http: SSE write: %w", err)
 		return s.err
 	}
 	if err := s.rc.Flush(); err != nil {
-		s.err = fmt.Errorf("http: SSE flush: %w", err)
+		s.err = fmt.Errorf("transport/http: SSE flush: %w", err)
 		return s.err
 	}
 	return nil

@@ -81,7 +81,7 @@ func newBinder(rt *route, in, out reflect.Type) *binder {
 	case rt.opts.body != "":
 		fp, ok := resolveField(in, rt.opts.body)
 		if !ok {
-			panic(fmt.Sprintf("http: route %s: Body(%q): no such field in %v", describeRoute(rt.method, rt.pattern), rt.opts.body, in))
+			panic(fmt.Sprintf("transport/http: route %s: Body(%q): no such field in %v", describeRoute(rt.method, rt.pattern), rt.opts.body, in))
 		}
 		b.body, b.bodyField = bodyField, fp
 	}
@@ -96,7 +96,7 @@ func newBinder(rt *route, in, out reflect.Type) *binder {
 	if rt.opts.responseBody != "" {
 		fp, ok := resolveField(out, rt.opts.responseBody)
 		if !ok {
-			panic(fmt.Sprintf("http: route %s: ResponseBody(%q): no such field in %v", describeRoute(rt.method, rt.pattern), rt.opts.responseBody, out))
+			panic(fmt.Sprintf("transport/http: route %s: ResponseBody(%q): no such field in %v", describeRoute(rt.method, rt.pattern), rt.opts.responseBody, out))
 		}
 		b.respField = &fp
 	}
@@ -245,7 +245,7 @@ func (s *sseStream[Out]) Send(m *Out) error { return s.SendMsg(m) }
 func (s *sseStream[Out]) SendMsg(m any) error {
 	data, err := encoding.GetCodec("json").Marshal(m)
 	if err != nil {
-		return fmt.Errorf("http: SSE: encoding %T: %w", m, err)
+		return fmt.Errorf("transport/http: SSE: encoding %T: %w", m, err)
 	}
 	if err := s.start(); err != nil {
 		return err
@@ -259,7 +259,7 @@ func (s *sseStream[Out]) RecvMsg(any) error { return io.EOF }
 // SetHeader adds md to the reply header; it fails once the stream started.
 func (s *sseStream[Out]) SetHeader(md metadata.MD) error {
 	if s.w != nil {
-		return fmt.Errorf("http: SSE: SetHeader after the stream started")
+		return fmt.Errorf("transport/http: SSE: SetHeader after the stream started")
 	}
 	h := s.c.sw.Header()
 	for k, vs := range md {
