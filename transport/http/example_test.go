@@ -10,6 +10,7 @@ import (
 	nethttp "net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/log"
@@ -200,4 +201,29 @@ func Example_fileUpload() {
 	fmt.Println(w.Code, w.Body.String())
 	// Output:
 	// 200 profile: me.png (7 bytes), notes "hello"
+}
+
+// YAML request bodies are refused unless the server names them among its
+// RequestCodecs; this one also waits at most 10 s for a body to arrive.
+func ExampleRequestCodecs() {
+	newServer := func(opts ...http.ServerOption) *http.Server {
+		srv := http.NewServer(append(opts, http.Logger(log.NewStdLogger(io.Discard)))...)
+		http.Unary(srv.Route("/"), "POST", "/v1/hello", "/helloworld.v1.Greeter/SayHello",
+			func(ctx context.Context, in *HelloRequest) (*HelloReply, error) {
+				return &HelloReply{Message: "Hello " + in.Name}, nil
+			})
+		return srv
+	}
+	post := func(h nethttp.Handler, body string) string {
+		req := httptest.NewRequest("POST", "/v1/hello", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/yaml")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return fmt.Sprintf("%d %s", w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	fmt.Println(post(newServer(), "name: yaml\n"))
+	fmt.Println(post(newServer(http.RequestCodecs("json", "yaml"), http.BodyTimeout(10*time.Second)), "name: yaml\n"))
+	// Output:
+	// 415 {"code":415,"reason":"UNSUPPORTED_MEDIA_TYPE","message":"unsupported Content-Type \"application/yaml\""}
+	// 200 {"message":"Hello yaml"}
 }

@@ -123,8 +123,9 @@ func BodyTimeout(d time.Duration) ServerOption { return func(s *Server) { s.body
 // the RequestDecoder. The default is json, proto, xml, form and multipart:
 // YAML is left out on purpose, as decoding it costs far more CPU per byte
 // than the others, so a server that accepts it should say so
-// (RequestCodecs("json", "yaml")) and keep MaxBodySize small. Replies are
-// not concerned: YAML replies are still sent to clients that ask.
+// (RequestCodecs("json", "yaml")) and keep MaxBodySize small. With no
+// names, every body of a known type is refused. Replies are not concerned:
+// YAML replies are still sent to clients that ask.
 func RequestCodecs(names ...string) ServerOption {
 	return func(s *Server) { s.reqCodecs = slices.Clone(names) }
 }
