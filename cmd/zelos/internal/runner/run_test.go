@@ -91,3 +91,35 @@ func TestRunErrors(t *testing.T) {
 		t.Error("Run with no main package: no error")
 	}
 }
+
+// TestCommand checks the go run command chosen, without running it.
+func TestCommand(t *testing.T) {
+	dir := module(t, map[string]string{
+		"cmd/api/main.go":    "package main\n\nfunc main() {}\n",
+		"cmd/worker/main.go": "// Command worker.\npackage main\n\nfunc main() {}\n",
+		"cmd/lib/lib.go":     "package lib\n",
+	})
+	c, err := runner.Command(context.Background(), filepath.Join(dir, "cmd"), runner.Options{Cmd: "worker", Args: []string{"-conf", "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Args, " "); got != "go run ./cmd/worker -conf x" || c.Dir != dir {
+		t.Errorf("command %q in %s", got, c.Dir)
+	}
+	if _, err := runner.Command(context.Background(), dir, runner.Options{}); err == nil || !strings.Contains(err.Error(), "several programs under cmd/ (api, worker): choose one with --cmd") {
+		t.Errorf("two programs: %v", err)
+	}
+	if _, err := runner.Command(context.Background(), dir, runner.Options{Cmd: "lib"}); err == nil || !strings.Contains(err.Error(), `no program "lib" under cmd/ (have api, worker)`) {
+		t.Errorf("--cmd lib: %v", err)
+	}
+}
+
+// TestRunNoGo checks the error when go itself cannot be started.
+func TestRunNoGo(t *testing.T) {
+	dir := module(t, map[string]string{"cmd/api/main.go": "package main\n\nfunc main() {}\n"})
+	t.Setenv("PATH", t.TempDir())
+	err := runner.Run(context.Background(), dir, runner.Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "zelos run: ") || strings.Contains(err.Error(), "exited") {
+		t.Errorf("err = %v, want a zelos run error starting go", err)
+	}
+}
