@@ -13,9 +13,11 @@ if [ ! -x bin/grpcurl ] || ! bin/grpcurl -version 2>&1 | grep -q "${GRPCURL_VERS
 fi
 
 # protoc (Debian's protobuf-compiler) proves the protoc plugins' output is
-# byte-identical to the CLI's.
+# byte-identical to the CLI's. promtool and the Prometheus server (Debian's
+# prometheus) check and scrape contrib/metrics/prometheus's exposition.
 need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
