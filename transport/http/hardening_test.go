@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	nethttp "net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -402,6 +403,60 @@ func TestSlowBodyIsCut(t *testing.T) {
 			t.Errorf("reply = %d %q", got.status, got.body)
 		}
 	})
+}
+
+// TestSlowBodyOverHTTP2 checks that BodyTimeout bounds a body sent on an
+// HTTP/2 stream too: the handler's read fails and the client gets the 408.
+func TestSlowBodyOverHTTP2(t *testing.T) {
+	ts := httptest.NewTLSServer(nethttp.NotFoundHandler())
+	tlsConf := ts.TLS.Clone()
+	clientTLS := ts.Client().Transport.(*nethttp.Transport).TLSClientConfig.Clone()
+	ts.Close()
+	tlsConf.NextProtos = []string{"h2", "http/1.1"} // httptest offers HTTP/1.1 only
+	srv, base := startServer(t, TLSConfig(tlsConf), BodyTimeout(200*time.Millisecond))
+	Unary(srv.Route("/"), "POST", "/num", "/T/Num", func(_ context.Context, in *numIn) (*numIn, error) { return in, nil })
+
+	tr := &nethttp.Transport{TLSClientConfig: clientTLS, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write([]byte(`{"n":1, `)) }() // and nothing more
+	req, _ := nethttp.NewRequest("POST", base+"/num", pr)
+	req.Header.Set("Content-Type", "application/json")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := (&nethttp.Client{Transport: tr}).Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.ProtoMajor != 2 || res.StatusCode != 408 || !strings.Contains(string(body), ReasonBodyTimeout) {
+		t.Errorf("reply = %s %d %q", res.Proto, res.StatusCode, body)
+	}
+}
+
+// TestReadTimeoutWinsOverBodyTimeout checks that a net/http ReadTimeout set
+// with ConfigureServer is not stretched by the longer default BodyTimeout.
+func TestReadTimeoutWinsOverBodyTimeout(t *testing.T) {
+	srv, base := startServer(t, BodyTimeout(time.Minute), ConfigureServer(func(hs *nethttp.Server) {
+		hs.ReadTimeout = 200 * time.Millisecond
+	}))
+	Unary(srv.Route("/"), "POST", "/num", "/T/Num", func(_ context.Context, in *numIn) (*numIn, error) { return in, nil })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /num HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"n\":1, ")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if data, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the connection stayed open: %v (read %q)", err, data)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("closed after %v", d)
+	}
 }
 
 // TestStoppingLoggedOnlyWhenServing checks that Stop logs "stopping" only

@@ -112,7 +112,8 @@ func MaxBodySize(n int64) ServerOption { return func(s *Server) { s.maxBody = n 
 // reply, so that a client trickling its body cannot hold a connection. The
 // default is DefaultBodyTimeout; zero or less means no bound. Requests
 // without a body are not concerned, nor is a reply's duration (streams
-// outlive it): it bounds reading, not serving.
+// outlive it): it bounds reading, not serving. A net/http ReadTimeout set
+// with ConfigureServer replaces it.
 func BodyTimeout(d time.Duration) ServerOption { return func(s *Server) { s.bodyTimeout = d } }
 
 // RequestCodecs sets the codecs request bodies may be encoded with, by
@@ -422,6 +423,12 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	for _, f := range s.configure {
 		f(hs)
+	}
+	if hs.ReadTimeout > 0 {
+		// net/http bounds the whole request then; a body deadline set per
+		// request would replace that bound, and lifting it would remove it.
+		// Written before Serve starts the goroutines that read it.
+		s.bodyTimeout = 0
 	}
 	s.hs, s.serving = hs, true
 	lis, u := s.lis, s.endpoint
