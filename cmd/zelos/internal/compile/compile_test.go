@@ -10,29 +10,14 @@ import (
 	"testing"
 
 	"github.com/zelos-go/zelos/cmd/zelos/internal/compile"
+	"github.com/zelos-go/zelos/cmd/zelos/internal/gentest"
 )
-
-// write writes files (name -> content) under a new directory.
-func write(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 // TestCompile compiles a proto importing one from a second import path and
 // the built-in ones, and checks the request: dependencies first, names
 // relative to the import paths, roots and paths on disk.
 func TestCompile(t *testing.T) {
-	dir := write(t, map[string]string{
+	dir := gentest.Files(t, map[string]string{
 		"api/x/v1/x.proto":      "syntax = \"proto3\";\npackage x.v1;\nimport \"common/c.proto\";\nimport \"google/api/annotations.proto\";\nimport \"google/protobuf/timestamp.proto\";\nmessage X { common.C c = 1; google.protobuf.Timestamp t = 2; }\n",
 		"shared/common/c.proto": "syntax = \"proto3\";\npackage common;\nmessage C {}\n",
 	})
@@ -74,7 +59,7 @@ func TestCompile(t *testing.T) {
 }
 
 func TestCompileErrors(t *testing.T) {
-	dir := write(t, map[string]string{
+	dir := gentest.Files(t, map[string]string{
 		"bad.proto":    "syntax = \"proto3\";\npackage b;\nmessage B {\n  string name = ;\n}\n",
 		"import.proto": "syntax = \"proto3\";\npackage i;\nimport \"bad.proto\";\n",
 	})
@@ -106,7 +91,7 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestFindProtos(t *testing.T) {
-	dir := write(t, map[string]string{
+	dir := gentest.Files(t, map[string]string{
 		"api/a/v1/a.proto":             "",
 		"api/b.proto":                  "",
 		"api/third_party/google.proto": "",

@@ -131,3 +131,20 @@ func RunMainRaw(t testing.TB, main func(), stdin []byte, args ...string) []byte 
 	}
 	return b
 }
+
+// Files writes files (slash-separated name -> content) under a new
+// temporary directory and returns it.
+func Files(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

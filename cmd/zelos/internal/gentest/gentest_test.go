@@ -80,3 +80,12 @@ func TestRunMain(t *testing.T) {
 		t.Error("os.Stdin or os.Stdout not restored")
 	}
 }
+
+func TestFiles(t *testing.T) {
+	dir := gentest.Files(t, map[string]string{"a/b/c.txt": "c", "d.txt": "d"})
+	for name, want := range map[string]string{"a/b/c.txt": "c", "d.txt": "d"} {
+		if b, err := os.ReadFile(dir + "/" + name); err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v", name, b, err)
+		}
+	}
+}

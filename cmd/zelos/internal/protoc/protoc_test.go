@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zelos-go/zelos/cmd/zelos/internal/compile"
+	"github.com/zelos-go/zelos/cmd/zelos/internal/gentest"
 	"github.com/zelos-go/zelos/cmd/zelos/internal/protoc"
 	"github.com/zelos-go/zelos/cmd/zelos/internal/protos"
 )
@@ -140,17 +141,7 @@ func TestDefaultRoutes(t *testing.T) {
 // writeProtos writes files (name -> content) under a new directory.
 func writeProtos(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return gentest.Files(t, files)
 }
 
 const header = `syntax = "proto3";

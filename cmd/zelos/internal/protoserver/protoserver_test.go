@@ -7,21 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zelos-go/zelos/cmd/zelos/internal/gentest"
 	"github.com/zelos-go/zelos/cmd/zelos/internal/protoserver"
 )
-
-func write(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 const twoServices = `syntax = "proto3";
 package shop.v1;
@@ -43,8 +31,7 @@ message Rep {}
 // TestWrite writes a stub per service into a directory of a module, each
 // named after its service, with every method, and never overwrites one.
 func TestWrite(t *testing.T) {
-	dir := t.TempDir()
-	write(t, dir, map[string]string{"go.mod": "module example.com/shop\n", "api/shop/v1/shop.proto": twoServices})
+	dir := gentest.Files(t, map[string]string{"go.mod": "module example.com/shop\n", "api/shop/v1/shop.proto": twoServices})
 	t.Chdir(dir)
 	res, err := protoserver.Write(context.Background(), "api/shop/v1/shop.proto", protoserver.Options{Dir: filepath.Join("internal", "my-svc")})
 	if err != nil {
@@ -101,8 +88,7 @@ func TestWrite(t *testing.T) {
 
 // TestWriteDefaults writes into internal/service outside any module.
 func TestWriteDefaults(t *testing.T) {
-	dir := t.TempDir()
-	write(t, dir, map[string]string{"x.proto": twoServices})
+	dir := gentest.Files(t, map[string]string{"x.proto": twoServices})
 	t.Chdir(dir)
 	res, err := protoserver.Write(context.Background(), "x.proto", protoserver.Options{})
 	if err != nil {
@@ -117,8 +103,8 @@ func TestWriteDefaults(t *testing.T) {
 }
 
 func TestWriteErrors(t *testing.T) {
-	dir := t.TempDir()
-	write(t, dir, map[string]string{
+	dir := gentest.Files(t, map[string]string{
+		"taken":      "", // a file where the target directory should be
 		"none.proto": "syntax = \"proto3\";\npackage n;\noption go_package = \"example.com/n;n\";\nmessage M {}\n",
 		"bad.proto":  "syntax = \"proto3\";\nmessage {\n",
 		"svc.proto":  twoServices,
@@ -130,8 +116,6 @@ func TestWriteErrors(t *testing.T) {
 	if _, err := protoserver.Write(context.Background(), "bad.proto", protoserver.Options{}); err == nil || !strings.HasPrefix(err.Error(), "bad.proto:2:") {
 		t.Errorf("syntax error: %v", err)
 	}
-	// The target directory is a file.
-	write(t, dir, map[string]string{"taken": ""})
 	if _, err := protoserver.Write(context.Background(), "svc.proto", protoserver.Options{Dir: filepath.Join("taken", "svc")}); err == nil {
 		t.Error("target under a file: no error")
 	}

@@ -3,28 +3,19 @@ package runner_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/zelos-go/zelos/cmd/zelos/internal/gentest"
 	"github.com/zelos-go/zelos/cmd/zelos/internal/runner"
 )
 
+// module writes a Go module with files.
 func module(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
 	files["go.mod"] = "module example.com/r\n\ngo 1.26.0\n"
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return gentest.Files(t, files)
 }
 
 // TestRun runs the only program of a module from a directory below its
