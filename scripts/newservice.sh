@@ -106,7 +106,8 @@ flow() {
 
 	local hp gp out
 	hp=$(free_port)
-	gp=$(free_port)
+	gp=$hp
+	while [ "$gp" = "$hp" ]; do gp=$(free_port); done
 	out="$tmp/serve.log"
 	log "go run ./cmd/demo (HTTP :$hp, gRPC :$gp)"
 	# setsid gives go run and its child a process group of their own, to
