@@ -366,6 +366,29 @@ func TestPanicsAreStructured500(t *testing.T) {
 	})
 }
 
+// sendSlowBody sends a POST to path with the headers and 8 of 1000
+// promised bytes, and returns what the server sent until it closed the
+// connection, which it must do within 5 s.
+func sendSlowBody(t *testing.T, base, path string) []byte {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"n\":1, ", path)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	data, err := io.ReadAll(conn) // returns at EOF, when the server closed
+	if err != nil {
+		t.Fatalf("the connection stayed open: %v (read %q)", err, data)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("closed after %v", d)
+	}
+	return data
+}
+
 // TestSlowBodyIsCut sends the headers and 8 of 1000 promised bytes and
 // checks that the server closes the connection once BodyTimeout passed.
 func TestSlowBodyIsCut(t *testing.T) {
@@ -377,21 +400,7 @@ func TestSlowBodyIsCut(t *testing.T) {
 	})
 	for _, p := range []string{"/num", "/ignore"} {
 		t.Run(p, func(t *testing.T) {
-			conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			start := time.Now()
-			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"n\":1, ", p)
-			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-			data, err := io.ReadAll(conn) // returns at EOF, when the server closed
-			if err != nil {
-				t.Fatalf("the connection stayed open: %v (read %q)", err, data)
-			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("closed after %v", d)
-			}
+			data := sendSlowBody(t, base, p)
 			if p == "/num" && !strings.Contains(string(data), "408") {
 				t.Errorf("reply = %q, want a 408", data)
 			}
@@ -443,20 +452,7 @@ func TestReadTimeoutWinsOverBodyTimeout(t *testing.T) {
 		hs.ReadTimeout = 200 * time.Millisecond
 	}))
 	Unary(srv.Route("/"), "POST", "/num", "/T/Num", func(_ context.Context, in *numIn) (*numIn, error) { return in, nil })
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	start := time.Now()
-	fmt.Fprintf(conn, "POST /num HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"n\":1, ")
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if data, err := io.ReadAll(conn); err != nil {
-		t.Fatalf("the connection stayed open: %v (read %q)", err, data)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("closed after %v", d)
-	}
+	sendSlowBody(t, base, "/num")
 }
 
 // TestStoppingLoggedOnlyWhenServing checks that Stop logs "stopping" only
