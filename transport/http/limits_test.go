@@ -89,9 +89,11 @@ func bigBodies(max int, withYAML bool) []bodyCase {
 		})},
 	}
 	if withYAML {
-		cases = append(cases, bodyCase{"yaml", "application/yaml", bigBody(max, "metadata:\n", "", func(i int) string {
-			return "  k" + strconv.Itoa(i) + ": v\n"
-		})})
+		yamlItem := func(i int) string { return "  k" + strconv.Itoa(i) + ": v\n" }
+		cases = append(cases,
+			bodyCase{"yaml", "application/yaml", bigBody(max, "metadata:\n", "", yamlItem)},
+			// Under encoding/yaml's own 1 MiB document limit, so decoded.
+			bodyCase{"yaml under its limit", "application/yaml", bigBody(max/4-1024, "metadata:\n", "", yamlItem)})
 	}
 	return cases
 }
