@@ -224,6 +224,10 @@ func (c *config) build(all [][]*KeyValue) (_ map[string]any, err error) {
 			if err := c.opts.decoder(kv, m); err != nil {
 				return nil, err
 			}
+			if len(tree) == 0 {
+				tree = normalize(m).(map[string]any) // nothing to merge into: skip the copy
+				continue
+			}
 			merge(tree, normalize(m).(map[string]any))
 		}
 	}

@@ -124,3 +124,30 @@ func ExampleNewResolver() {
 	// ${not_a_placeholder}
 	// config: key "a.b": cannot resolve placeholder "MISSING": no key or environment variable of that name
 }
+
+// A typo in a key is an error with Strict, rather than a setting silently
+// left at its default.
+func ExampleStrict() {
+	c := config.New(config.WithSource(static{{Key: "config.yaml", Format: "yaml", Value: []byte(`
+server:
+  http:
+    adress: 0.0.0.0:8001
+    timeout: 5s
+`)}}))
+	defer c.Close()
+	if err := c.Load(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var conf struct {
+		Server struct {
+			HTTP struct {
+				Addr    string `json:"addr"`
+				Timeout string `json:"timeout"`
+			} `json:"http"`
+		} `json:"server"`
+	}
+	fmt.Println(c.Scan(&conf, config.Strict()))
+	// Output:
+	// config: unknown key "server.http.adress" (did you mean "addr"?)
+}
