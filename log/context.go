@@ -132,3 +132,22 @@ func orBackground(ctx context.Context) context.Context {
 	}
 	return ctx
 }
+
+// LogContext logs one record to l with ctx, as WithContext(ctx, l).Log
+// would, without allocating the context-bound Logger: middleware that logs
+// once per request (an access log) uses it so that trace IDs and other
+// context Valuers see the request's context.
+//
+//go:noinline
+func LogContext(ctx context.Context, l Logger, level Level, keyvals ...any) error {
+	if _, ok := l.(chainLogger); !ok {
+		// A Logger of another package has no way to receive ctx; keyvals
+		// are the caller's, so they need no copy either.
+		return l.Log(level, keyvals...)
+	}
+	var pc uintptr
+	if wantsPC(l) {
+		pc = entryPC(1)
+	}
+	return logTo(orBackground(ctx), pc, l, level, keyvals)
+}

@@ -220,7 +220,9 @@ func (l *logger) log(ctx context.Context, req any, err error, latency time.Durat
 	if err != nil {
 		kv = append(kv, "error", err)
 	}
-	_ = l.logger.Log(level, kv...)
+	// With the request context, so that context Valuers (trace and span
+	// IDs) see the request.
+	_ = log.LogContext(ctx, l.logger, level, kv...)
 }
 
 // args returns what WithArgs logs for req.

@@ -36,9 +36,9 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"google.golang.org/grpc/codes"
 
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/internal/semconv"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/transport"
 )
@@ -51,7 +51,7 @@ const ScopeName = "github.com/zelos-go/zelos/middleware/metrics"
 const DefaultMaxSeries = 1000
 
 // ReasonKey is the attribute of the Zelos error reason.
-const ReasonKey = attribute.Key("zelos.error.reason")
+const ReasonKey = attribute.Key(semconv.ReasonKey)
 
 // durationBuckets are the semantic conventions' advised boundaries, in
 // seconds.
@@ -148,7 +148,7 @@ func (in *instruments) middleware(from func(context.Context) (transport.Transpor
 			k := seriesKey{kind: tr.Kind()}
 			if k.kind == transport.KindHTTP {
 				if r, ok := tr.(requester); ok && r.Request() != nil {
-					k.method = httpMethod(r.Request().Method)
+					k.method = semconv.HTTPMethod(r.Request().Method)
 				}
 				if p, ok := tr.(pathTemplater); ok {
 					k.route = p.PathTemplate()
@@ -195,20 +195,6 @@ func status(tr transport.Transporter, err error) (int, string) {
 	}
 	e := errors.FromError(err)
 	return e.Code, e.Reason
-}
-
-// standardMethods are the HTTP methods recorded by name; others are
-// "_OTHER", as the conventions require, so a client cannot mint series.
-var standardMethods = map[string]string{
-	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "DELETE": "DELETE",
-	"CONNECT": "CONNECT", "OPTIONS": "OPTIONS", "TRACE": "TRACE", "PATCH": "PATCH",
-}
-
-func httpMethod(m string) string {
-	if s, ok := standardMethods[m]; ok {
-		return s
-	}
-	return "_OTHER"
 }
 
 // seriesKey identifies one label set.
@@ -288,31 +274,13 @@ func (k seriesKey) attrs() []attribute.KeyValue {
 	if k.active {
 		return a
 	}
-	code := codes.Code(errors.ToGRPCCode(k.code))
-	a = append(a, attribute.String("rpc.method", k.route), attribute.String("rpc.response.status_code", grpcCodeName(code)))
-	if code != codes.OK {
-		a = append(a, attribute.String("error.type", grpcCodeName(code)))
+	status := semconv.GRPCStatus(k.code)
+	a = append(a, attribute.String("rpc.method", k.route), attribute.String("rpc.response.status_code", status))
+	if status != "OK" {
+		a = append(a, attribute.String("error.type", status))
 	}
 	if k.reason != "" {
 		a = append(a, ReasonKey.String(k.reason))
 	}
 	return a
-}
-
-// codeNames are the gRPC codes in the conventions' form.
-var codeNames = [...]string{
-	codes.OK: "OK", codes.Canceled: "CANCELLED", codes.Unknown: "UNKNOWN", codes.InvalidArgument: "INVALID_ARGUMENT",
-	codes.DeadlineExceeded: "DEADLINE_EXCEEDED", codes.NotFound: "NOT_FOUND", codes.AlreadyExists: "ALREADY_EXISTS",
-	codes.PermissionDenied: "PERMISSION_DENIED", codes.ResourceExhausted: "RESOURCE_EXHAUSTED",
-	codes.FailedPrecondition: "FAILED_PRECONDITION", codes.Aborted: "ABORTED", codes.OutOfRange: "OUT_OF_RANGE",
-	codes.Unimplemented: "UNIMPLEMENTED", codes.Internal: "INTERNAL", codes.Unavailable: "UNAVAILABLE",
-	codes.DataLoss: "DATA_LOSS", codes.Unauthenticated: "UNAUTHENTICATED",
-}
-
-// grpcCodeName is the code's name in the conventions' form: NOT_FOUND.
-func grpcCodeName(c codes.Code) string {
-	if int(c) < len(codeNames) {
-		return codeNames[c]
-	}
-	return "UNKNOWN"
 }
