@@ -9,6 +9,10 @@
 // APP_DATA_PAGE_SIZE overrides "data.page_size" (see FormatEnv). After
 // merging, the Resolver expands placeholders (see NewResolver).
 //
+// Scan decodes the configuration into a struct or proto message; with
+// Strict, keys that the target has no field for are errors, so a typo such
+// as "adress" is reported with the key it was probably meant to be.
+//
 // When a Source reports a change, Config merges and resolves again and
 // calls the Observers of the keys whose values changed. A change that fails
 // to decode or resolve is logged and ignored: the last good configuration
