@@ -99,7 +99,7 @@ func serve(t *testing.T, rec *recorder, method, target string) int {
 		}
 		return ctx.String(200, "ok")
 	})
-	r.Handle("", "/any", func(ctx http.Context) error { return ctx.String(200, "any") })
+	r.Handle("", "/any", func(ctx http.Context) error { return ctx.String(202, "accepted") })
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, httptest.NewRequest(method, target, nil))
 	return w.Code
@@ -111,7 +111,7 @@ func TestHTTPServerLabels(t *testing.T) {
 	}{
 		{"ok", "GET", "/v1/users/42", "http.server.request.duration 0 {http.request.method=GET,http.response.status_code=200,http.route=/v1/users/{id}}"},
 		{"not found", "GET", "/v1/users/0", "http.server.request.duration 0 {http.request.method=GET,http.response.status_code=404,http.route=/v1/users/{id},zelos.error.reason=USER_NOT_FOUND}"},
-		{"odd method", "BREW", "/any", "http.server.request.duration 0 {http.request.method=_OTHER,http.response.status_code=200,http.route=/any}"},
+		{"odd method", "BREW", "/any", "http.server.request.duration 0 {http.request.method=_OTHER,http.response.status_code=202,http.route=/any}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}

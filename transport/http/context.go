@@ -168,6 +168,12 @@ func (c *reqCtx) ReplyHeader() transport.Header { return HeaderCarrier(c.sw.Head
 // PathTemplate implements Transporter.
 func (c *reqCtx) PathTemplate() string { return c.rt.pattern }
 
+// StatusCode returns the HTTP status written so far, or 0 if none: a
+// middleware reads it after the handler returns to learn a success status
+// the handler chose itself (201, 204), which no error carries. The metrics
+// and tracing middleware look for this method.
+func (c *reqCtx) StatusCode() int { return int(c.sw.status) }
+
 // Request implements Context and Transporter.
 func (c *reqCtx) Request() *nethttp.Request { return c.req }
 
