@@ -45,6 +45,16 @@ func (r *Router) WebSocket(path string, h WebSocketHandler, opts ...RouteOption)
 		defer cancel()
 		stop := context.AfterFunc(srv.streamCtx, cancel)
 		defer stop()
+		defer func() {
+			// A panic would leave the hijacked connection open and the
+			// client waiting: close it as an internal error, then let the
+			// panic go on to the recovery middleware (or the transport's)
+			// to be logged with its stack.
+			if v := recover(); v != nil {
+				_ = conn.Close(websocket.StatusInternalError, ReasonPanic+": internal server error")
+				panic(v)
+			}
+		}()
 		if err := h(sctx, conn); err != nil && !normalClose(err) {
 			_ = conn.Close(websocket.StatusInternalError, closeReason(errors.FromError(err)))
 			return nil, err
