@@ -13,7 +13,7 @@ import (
 func TestContract(t *testing.T) {
 	r := registry.NewInMemory()
 	registrytest.Run(t, registrytest.Harness{
-		NewRegistrar: func(testing.TB) registry.Registrar { return r },
-		NewDiscovery: func(testing.TB) registry.Discovery { return r },
+		NewRegistrar: func(*testing.T) registry.Registrar { return r },
+		NewDiscovery: func(*testing.T) registry.Discovery { return r },
 	})
 }

@@ -5,9 +5,9 @@
 //	func TestContract(t *testing.T) {
 //		backend := startBackend(t)
 //		registrytest.Run(t, registrytest.Harness{
-//			NewRegistrar: func(t testing.TB) registry.Registrar { return myreg.New(backend.client(t)) },
-//			NewDiscovery: func(t testing.TB) registry.Discovery { return myreg.New(backend.client(t)) },
-//			Crash:        func(t testing.TB, r registry.Registrar) { r.(*myreg.Registry).Close() },
+//			NewRegistrar: func(t *testing.T) registry.Registrar { return myreg.New(backend.client(t)) },
+//			NewDiscovery: func(t *testing.T) registry.Discovery { return myreg.New(backend.client(t)) },
+//			Crash:        func(t *testing.T, r registry.Registrar) { r.(*myreg.Registry).Close() },
 //			Expiry:       5 * time.Second,
 //			Restart:      backend.restart,
 //		})
@@ -86,17 +86,17 @@ type Harness struct {
 	// Registrar of its own, with its own client, connection or session
 	// where the backend has them, so that Crash can kill it alone. The
 	// harness releases it when t ends (t.Cleanup).
-	NewRegistrar func(t testing.TB) registry.Registrar
+	NewRegistrar func(t *testing.T) registry.Registrar
 	// NewDiscovery returns a Discovery of the same backend. It may be the
 	// same value as a Registrar, or another client.
-	NewDiscovery func(t testing.TB) registry.Discovery
+	NewDiscovery func(t *testing.T) registry.Discovery
 	// Crash makes r, returned by NewRegistrar, die as a process dies: it
 	// stops keeping its registrations alive (closes its client, drops its
 	// session, stops its heartbeats) without deregistering anything. The
 	// backend must then forget them on its own, within Expiry. nil skips
 	// the Crash subtest, for registries such as the in-memory one that keep
 	// instances until they are deregistered.
-	Crash func(t testing.TB, r registry.Registrar)
+	Crash func(t *testing.T, r registry.Registrar)
 	// Expiry is the longest a crashed instance may stay listed after
 	// Crash returns: the backend's TTL, session or lease timeout, plus the
 	// slack its expiry schedule needs. Keep it generous: CI is a loaded
@@ -106,7 +106,7 @@ type Harness struct {
 	// serves. Whether data survives is the backend's business: the suite
 	// only requires that registrations come back. nil skips the Restart
 	// subtest.
-	Restart func(t testing.TB)
+	Restart func(t *testing.T)
 	// Wait bounds every "eventually" check of the suite (a change reaching
 	// GetService or a Watcher, a Register retried while a client
 	// reconnects). Zero means 15s.
@@ -722,13 +722,13 @@ func testClose(t *testing.T, s *suite) {
 	closers := 0
 	for _, c := range []struct {
 		name string
-		new  func(testing.TB) any
+		open func(*testing.T) any
 	}{
-		{"Discovery", func(t testing.TB) any { return s.NewDiscovery(t) }},
-		{"Registrar", func(t testing.TB) any { return s.NewRegistrar(t) }},
+		{"Discovery", func(t *testing.T) any { return s.NewDiscovery(t) }},
+		{"Registrar", func(t *testing.T) any { return s.NewRegistrar(t) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			v := c.new(t)
+			v := c.open(t)
 			closer, ok := v.(io.Closer)
 			d, isDisc := v.(registry.Discovery)
 			if !ok || !isDisc {
