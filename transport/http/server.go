@@ -167,6 +167,8 @@ type Server struct {
 	handler nethttp.Handler // the filters around dispatch
 	tree    atomic.Pointer[pathtpl.Tree[*route]]
 
+	preflight preflightRoute // OPTIONS requests no route matches
+
 	endpointStr atomic.Pointer[string]
 
 	mu       sync.Mutex // guards the fields below and route registration
@@ -375,8 +377,17 @@ func (rt *route) serve(c *reqCtx) {
 	}
 }
 
-// noRoute writes 404 or 405.
+// noRoute writes 404 or 405, after the middleware chain for OPTIONS
+// (preflight.go).
 func (s *Server) noRoute(w nethttp.ResponseWriter, r *nethttp.Request, path string) {
+	if r.Method == nethttp.MethodOptions && s.servePreflight(w, r, path) {
+		return
+	}
+	s.noRouteReply(w, r, path)
+}
+
+// noRouteReply writes 404 or 405.
+func (s *Server) noRouteReply(w nethttp.ResponseWriter, r *nethttp.Request, path string) {
 	var buf [8]string
 	allowed := s.tree.Load().Allowed(path, buf[:0])
 	if len(allowed) > 0 {

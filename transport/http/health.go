@@ -1,0 +1,107 @@
+package http
+
+import (
+	"context"
+	nethttp "net/http"
+	"slices"
+	"sync/atomic"
+
+	"github.com/zelos-go/zelos/health"
+)
+
+// LivenessPaths sets the paths answering the liveness probe (200 while the
+// process serves HTTP), /healthz by default. With no paths there is no
+// liveness probe.
+func LivenessPaths(paths ...string) ServerOption {
+	return func(s *Server) { s.probes.live, s.probes.liveSet = slices.Clone(paths), true }
+}
+
+// ReadinessPaths sets the paths answering the readiness probe, /readyz
+// and /health (the path the tutorial's Deployment probes) by default. With
+// no paths there is no readiness probe.
+func ReadinessPaths(paths ...string) ServerOption {
+	return func(s *Server) { s.probes.ready, s.probes.readySet = slices.Clone(paths), true }
+}
+
+// DisableProbes removes the liveness and readiness probes, for a server
+// whose probes are elsewhere, such as on the admin server.
+func DisableProbes() ServerOption {
+	return func(s *Server) {
+		s.probes.live, s.probes.ready = nil, nil
+		s.probes.liveSet, s.probes.readySet = true, true
+	}
+}
+
+// probeSet answers the Kubernetes probes on GET and HEAD:
+//
+//   - liveness (/healthz): 200 while the process serves;
+//   - readiness (/readyz, /health): 200 when ready, else 503, with a
+//     report of the state and the checks for ?verbose.
+//
+// Readiness follows the App the server runs in (the health.Status in the
+// context of Start): not ready until every server serves and the instance
+// is registered, nor from the first moment of a stop. A server run on its
+// own is ready from Start until Stop.
+//
+// The probes are answered only when no route matches, so a route of the
+// user on the same path and method wins; they run outside the middleware
+// chain, so that probes every few seconds fill neither access logs nor
+// request metrics, but inside the server filters. They are at the root,
+// whatever the PathPrefix, where the kubelet looks for them.
+type probeSet struct {
+	live, ready       []string
+	liveSet, readySet bool // the option was given; else the defaults
+	status            atomic.Pointer[probeStatus]
+}
+
+// probeStatus is the Status readiness follows. It is set once, by start,
+// which may run concurrently with stop.
+type probeStatus struct {
+	*health.Status
+	own bool // the server's own, not an App's
+}
+
+// start picks the Status readiness follows: the App's, or one of the
+// server's own, which serves from now on.
+func (p *probeSet) start(ctx context.Context) {
+	if st, ok := health.FromContext(ctx); ok {
+		p.status.Store(&probeStatus{Status: st})
+		return
+	}
+	st := health.NewStatus()
+	st.Set(health.Serving)
+	p.status.Store(&probeStatus{Status: st, own: true})
+}
+
+// stop makes a server's own Status unready. An App's Status was already
+// set to Stopping by the App, before the drain delay.
+func (p *probeSet) stop() {
+	if st := p.status.Load(); st != nil && st.own {
+		st.Set(health.Stopping)
+	}
+}
+
+// serve answers r if it is a probe, and reports whether it was.
+func (p *probeSet) serve(w nethttp.ResponseWriter, r *nethttp.Request, path string) bool {
+	if r.Method != nethttp.MethodGet && r.Method != nethttp.MethodHead {
+		return false
+	}
+	switch {
+	case p.liveSet && slices.Contains(p.live, path), !p.liveSet && path == "/healthz":
+		health.LivenessHandler().ServeHTTP(w, r)
+	case p.readySet && slices.Contains(p.ready, path), !p.readySet && (path == "/readyz" || path == "/health"):
+		var st *health.Status
+		if ps := p.status.Load(); ps != nil {
+			st = ps.Status
+		} else {
+			// Served as a plain handler, never started: it serves
+			// whenever it is asked, so it is ready.
+			st = health.NewStatus()
+			st.Set(health.Serving)
+		}
+		health.ReadinessHandler(st).ServeHTTP(w, r)
+	default:
+		return false
+	}
+	return true
+}
