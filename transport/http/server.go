@@ -163,6 +163,7 @@ type Server struct {
 	reqCodecs        []string
 	logger           log.Logger
 	configure        []func(*nethttp.Server)
+	probes           probeSet // health.go
 
 	handler nethttp.Handler // the filters around dispatch
 	tree    atomic.Pointer[pathtpl.Tree[*route]]
@@ -380,6 +381,9 @@ func (rt *route) serve(c *reqCtx) {
 // noRoute writes 404 or 405, after the middleware chain for OPTIONS
 // (preflight.go).
 func (s *Server) noRoute(w nethttp.ResponseWriter, r *nethttp.Request, path string) {
+	if s.probes.serve(w, r, path) {
+		return
+	}
 	if r.Method == nethttp.MethodOptions && s.servePreflight(w, r, path) {
 		return
 	}
@@ -443,6 +447,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.hs, s.serving = hs, true
 	lis, u := s.lis, s.endpoint
+	s.probes.start(ctx)
 	s.mu.Unlock()
 
 	_ = s.logger.Log(log.LevelInfo, "msg", "HTTP server listening", "addr", lis.Addr().String(), "endpoint", u.String())
@@ -470,6 +475,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.stopped = true
 	hs, lis, serving := s.hs, s.lis, s.serving
 	s.mu.Unlock()
+	s.probes.stop()
 	s.cancelStreams()
 	if hs == nil {
 		if lis != nil {
