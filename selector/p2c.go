@@ -110,6 +110,11 @@ type p2cNode struct {
 	inflight atomic.Int64  // requests picked and not done
 	stamp    atomic.Int64  // time of the last update of lag and success
 	lastPick atomic.Int64  // time of the last pick
+
+	// health is the node's outlier state, set by the picker. The p2c
+	// DoneFunc records into it, so the picker need not wrap that closure
+	// in another (BenchmarkSelect/p2c: 1 alloc instead of 2).
+	health atomic.Pointer[health]
 }
 
 func (n *p2cNode) Raw() Node { return n.Node }
@@ -148,7 +153,12 @@ func (n *p2cNode) weightAt(now int64) float64 {
 func (n *p2cNode) pick(now int64) DoneFunc {
 	n.inflight.Add(1)
 	n.lastPick.Store(now)
-	return func(_ context.Context, di DoneInfo) { n.done(now, di) }
+	return func(ctx context.Context, di DoneInfo) {
+		n.done(now, di)
+		if h := n.health.Load(); h != nil {
+			h.record(ctx, di)
+		}
+	}
 }
 
 // done updates the statistics with a request picked at start.

@@ -19,7 +19,7 @@ func (c *fakeClock) now() int64              { return c.t.Load() }
 func (c *fakeClock) advance(d time.Duration) { c.t.Add(int64(d)) }
 
 func newFakeP2C(c *fakeClock) *picker {
-	return newPicker(balancerEntry{p2cBuilder{c.now}, p2cNodeBuilder{c.now}}, nil, "")
+	return newPicker(balancerEntry{p2cBuilder{c.now}, p2cNodeBuilder{c.now}}, nil, "", ejectConfig{})
 }
 
 func testNodes(n int) []Node {

@@ -71,6 +71,7 @@ func FiltersFromContext(ctx context.Context) []NodeFilter {
 type nodeSet struct {
 	nodes   []WeightedNode
 	byAddr  map[string]WeightedNode
+	health  map[WeightedNode]*health // outlier state; nil when ejection is off
 	service string
 }
 
@@ -80,14 +81,17 @@ type picker struct {
 	builder  WeightedNodeBuilder
 	filters  []NodeFilter // the selector's filters
 	service  string       // known service name, or ""
+	ejector  *ejector     // nil when outlier ejection is off
 
 	mu   sync.Mutex // serializes Apply
 	set  atomic.Pointer[nodeSet]
 	bufs sync.Pool // of *filterBuf
 }
 
-func newPicker(e balancerEntry, filters []NodeFilter, service string) *picker {
-	return &picker{balancer: e.b.Build(), builder: e.wb, filters: filters, service: service}
+func newPicker(e balancerEntry, filters []NodeFilter, service string, eject ejectConfig) *picker {
+	p := &picker{balancer: e.b.Build(), builder: e.wb, filters: filters, service: service}
+	p.ejector = newEjector(eject, p)
+	return p
 }
 
 func (p *picker) Apply(nodes []Node) {
@@ -98,6 +102,9 @@ func (p *picker) Apply(nodes []Node) {
 		nodes:   make([]WeightedNode, 0, len(nodes)),
 		byAddr:  make(map[string]WeightedNode, len(nodes)),
 		service: p.service,
+	}
+	if p.ejector != nil {
+		set.health = make(map[WeightedNode]*health, len(nodes))
 	}
 	for _, n := range nodes {
 		if n == nil {
@@ -118,6 +125,16 @@ func (p *picker) Apply(nodes []Node) {
 		}
 		set.nodes = append(set.nodes, wn)
 		set.byAddr[addr] = wn
+		if set.health != nil {
+			h := old.healthOf(wn)
+			if h == nil {
+				h = p.ejector.newHealth()
+				if pn, ok := wn.(*p2cNode); ok {
+					pn.health.Store(h)
+				}
+			}
+			set.health[wn] = h
+		}
 		if set.service == "" {
 			set.service = n.ServiceName()
 		}
@@ -138,8 +155,9 @@ func (p *picker) Select(ctx context.Context, opts ...SelectOption) (Node, DoneFu
 		opt = optionFilters(opts)
 	}
 	fromCtx := FiltersFromContext(ctx)
-	if len(p.filters)+len(opt)+len(fromCtx) == 0 {
-		return p.pick(ctx, set.nodes)
+	ejecting := p.ejector != nil && p.ejector.anyEjected()
+	if len(p.filters)+len(opt)+len(fromCtx) == 0 && !ejecting {
+		return p.pick(ctx, set, set.nodes)
 	}
 	buf, _ := p.bufs.Get().(*filterBuf)
 	if buf == nil {
@@ -151,10 +169,13 @@ func (p *picker) Select(ctx context.Context, opts ...SelectOption) (Node, DoneFu
 	if len(nodes) == 0 {
 		return nil, nil, p.noNode(set)
 	}
-	return p.pick(ctx, nodes)
+	if ejecting {
+		nodes = p.ejector.admit(set, nodes)
+	}
+	return p.pick(ctx, set, nodes)
 }
 
-func (p *picker) pick(ctx context.Context, nodes []WeightedNode) (Node, DoneFunc, error) {
+func (p *picker) pick(ctx context.Context, set *nodeSet, nodes []WeightedNode) (Node, DoneFunc, error) {
 	wn, done, err := p.balancer.Pick(ctx, nodes)
 	if err != nil {
 		return nil, nil, err
@@ -162,7 +183,20 @@ func (p *picker) pick(ctx context.Context, nodes []WeightedNode) (Node, DoneFunc
 	if done == nil {
 		done = noopDone
 	}
+	if h := set.health[wn]; h != nil {
+		if pn, ok := wn.(*p2cNode); !ok || pn.health.Load() != h {
+			done = h.wrap(done) // p2c's own DoneFunc records into h
+		}
+	}
 	return wn.Raw(), done, nil
+}
+
+// healthOf returns the outlier state of wn in s, or nil.
+func (s *nodeSet) healthOf(wn WeightedNode) *health {
+	if s == nil {
+		return nil
+	}
+	return s.health[wn]
 }
 
 // optionFilters applies opts. It is a separate function so the options

@@ -17,6 +17,11 @@
 // filter, narrow the nodes per selector, per call (WithNodeFilter) or per
 // context (NewFilterContext).
 //
+// Outlier ejection works with every balancer: a node with 5 backend failures
+// in a row (EjectAfter) is left out of the picks for 30 s (EjectionTime) times
+// its number of ejections, never more than half the nodes at once
+// (MaxEjectedShare), and comes back on its own when the ejection ends.
+//
 // Node updates are swapped in atomically; selecting without filters does not
 // allocate, except for p2c's DoneFunc.
 package selector
@@ -37,6 +42,7 @@ type options struct {
 	disco    registry.Discovery
 	balancer string
 	filters  []NodeFilter
+	eject    ejectConfig
 }
 
 // Registry sets the Discovery that Selector.Select, and clients dialing
@@ -64,6 +70,7 @@ type Selector struct {
 	disco   registry.Discovery
 	entry   balancerEntry
 	filters []NodeFilter
+	eject   ejectConfig
 
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
@@ -77,7 +84,7 @@ type Selector struct {
 // NewSelector returns a Selector. It panics if the Balancer option names a
 // balancer that is not registered (its package is not imported).
 func NewSelector(opts ...Option) *Selector {
-	o := options{balancer: defaultBalancer}
+	o := options{balancer: defaultBalancer, eject: defaultEjectConfig()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -90,6 +97,7 @@ func NewSelector(opts ...Option) *Selector {
 		disco:    o.disco,
 		entry:    e,
 		filters:  o.filters,
+		eject:    o.eject,
 		ctx:      ctx,
 		cancel:   cancel,
 		services: make(map[string]*serviceWatch),
@@ -103,7 +111,7 @@ var defaultSelector = sync.OnceValue(func() *Selector { return NewSelector() })
 func Default() *Selector { return defaultSelector() }
 
 // Build returns a new Picker with the selector's balancer and filters.
-func (s *Selector) Build() Picker { return newPicker(s.entry, s.filters, "") }
+func (s *Selector) Build() Picker { return newPicker(s.entry, s.filters, "", s.eject) }
 
 // Discovery returns the Registry option's Discovery, or nil.
 func (s *Selector) Discovery() registry.Discovery { return s.disco }
@@ -239,7 +247,7 @@ func (w *serviceWatch) picker(s *Selector, scheme string) *picker {
 	defer w.mu.Unlock()
 	p, ok := w.pickers[scheme]
 	if !ok {
-		p = newPicker(s.entry, s.filters, w.service)
+		p = newPicker(s.entry, s.filters, w.service, s.eject)
 		p.Apply(NodesFromInstances(scheme, w.instances))
 		w.pickers[scheme] = p
 	}

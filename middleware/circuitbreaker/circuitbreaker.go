@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/internal/failure"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/resilience/breaker"
 	"github.com/zelos-go/zelos/transport"
@@ -137,13 +138,9 @@ func WithClock(now func() int64) Option {
 // and DeadlineExceeded), or an error of no known kind, such as a refused
 // connection. A caller's cancellation (499), 4xx and business errors are
 // not backend failures.
-func IsBackendFailure(err error) bool {
-	switch errors.Code(err) {
-	case 500, 502, 503, 504:
-		return true
-	}
-	return false
-}
+//
+// The selector's outlier ejection counts the same failures.
+func IsBackendFailure(err error) bool { return failure.IsBackend(err) }
 
 // Client returns client middleware that guards calls with breakers.
 func Client(opts ...Option) middleware.Middleware {
