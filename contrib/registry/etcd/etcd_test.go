@@ -2,11 +2,9 @@ package etcd_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -232,105 +230,6 @@ func nextIDs(t *testing.T, w registry.Watcher, want string) {
 	}
 }
 
-func TestRegisterWatchDeregister(t *testing.T) {
-	s := startServer(t)
-	ctx := context.Background()
-	r := etcd.New(newClient(t, s), etcd.Namespace("/test/"), etcd.RegisterTTL(ttl))
-
-	a, b := instance("greeter", "a"), instance("greeter", "b")
-	if err := r.Register(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	w, err := r.Watch(ctx, "greeter")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	start := time.Now()
-	list, err := next(t, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("first Next took %v", time.Since(start))
-	if len(list) != 1 || list[0].ID != "a" || list[0].Version != "v1.2.3" ||
-		list[0].Metadata["weight"] != "10" || !slices.Equal(list[0].Endpoints, a.Endpoints) {
-		t.Fatalf("first Next = %+v, want instance a", list)
-	}
-
-	// Another service under a name sharing the prefix must not show.
-	if err := r.Register(ctx, instance("greeter2", "x")); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Register(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	nextIDs(t, w, "a,b")
-
-	// Registering again replaces the instance.
-	a2 := instance("greeter", "a")
-	a2.Version = "v2"
-	if err := r.Register(ctx, a2); err != nil {
-		t.Fatal(err)
-	}
-	list, err = next(t, w)
-	if err != nil || ids(list) != "a,b" || list[0].Version != "v2" {
-		t.Fatalf("Next after re-register = %+v, %v; want a (v2), b", list, err)
-	}
-
-	if err := r.Deregister(ctx, a2); err != nil {
-		t.Fatal(err)
-	}
-	nextIDs(t, w, "b")
-	got, err := r.GetService(ctx, "greeter")
-	if err != nil || ids(got) != "b" {
-		t.Fatalf("GetService = [%s], %v; want [b]", ids(got), err)
-	}
-	if err := r.Deregister(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	nextIDs(t, w, "")
-	if err := r.Deregister(ctx, instance("greeter2", "x")); err != nil {
-		t.Fatal(err)
-	}
-	// Deregistering an unknown instance is not an error.
-	if err := r.Deregister(ctx, instance("greeter", "zzz")); err != nil {
-		t.Fatal(err)
-	}
-
-	w.Stop()
-	if _, err := w.Next(); !errors.Is(err, registry.ErrWatcherStopped) {
-		t.Fatalf("Next after Stop = %v, want ErrWatcherStopped", err)
-	}
-}
-
-func TestStopUnblocksNext(t *testing.T) {
-	s := startServer(t)
-	r := etcd.New(newClient(t, s))
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := r.Watch(ctx, "idle")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if list, err := next(t, w); err != nil || len(list) != 0 {
-		t.Fatalf("first Next = %v, %v; want empty", list, err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := w.Next()
-		done <- err
-	}()
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Next after cancel = %v, want context.Canceled", err)
-		}
-	case <-time.After(wait):
-		t.Fatal("Next did not return after the context was canceled")
-	}
-	w.Stop()
-}
-
 func TestInvalidInstances(t *testing.T) {
 	s := startServer(t)
 	r := etcd.New(newClient(t, s))
@@ -349,40 +248,6 @@ func TestInvalidInstances(t *testing.T) {
 	err := r.Register(cctx, instance("svc", "a"))
 	if err == nil || !strings.Contains(err.Error(), "/microservices/svc/a") {
 		t.Fatalf("Register with canceled ctx = %v, want error naming the key", err)
-	}
-}
-
-// A process that dies without deregistering: its lease is not revoked, and
-// the instance disappears once the lease expires.
-func TestCrashedInstanceExpires(t *testing.T) {
-	s := startServer(t)
-	ctx := context.Background()
-	crashing := newClient(t, s)
-	rA := etcd.New(crashing, etcd.RegisterTTL(ttl))
-	rB := etcd.New(newClient(t, s), etcd.RegisterTTL(ttl))
-	if err := rA.Register(ctx, instance("svc", "a")); err != nil {
-		t.Fatal(err)
-	}
-	b := instance("svc", "b")
-	if err := rB.Register(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	defer rB.Deregister(ctx, b)
-	w, err := etcd.New(newClient(t, s)).Watch(ctx, "svc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	nextIDs(t, w, "a,b")
-
-	crashing.Close() // no Deregister: the lease stays until it expires
-	start := time.Now()
-	nextIDs(t, w, "b")
-	took := time.Since(start)
-	t.Logf("crashed instance disappeared after %v (TTL %v)", took, ttl)
-	// The bound is generous for loaded machines; expected is about the TTL.
-	if took > ttl+3*time.Second {
-		t.Errorf("crashed instance disappeared after %v, want within about the TTL of %v", took, ttl)
 	}
 }
 
