@@ -176,10 +176,11 @@ func (p *picker) Select(ctx context.Context, opts ...SelectOption) (Node, DoneFu
 }
 
 func (p *picker) pick(ctx context.Context, set *nodeSet, nodes []WeightedNode) (Node, DoneFunc, error) {
-	wn, done, err := p.balancer.Pick(ctx, nodes)
+	wn, done, err := p.balancer.Pick(ctx, preferUntried(ctx, nodes)) // a retry avoids the nodes tried (tried.go)
 	if err != nil {
 		return nil, nil, err
 	}
+	recordTried(ctx, wn)
 	if done == nil {
 		done = noopDone
 	}

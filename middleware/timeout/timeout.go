@@ -11,6 +11,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/zelos-go/zelos/internal/deadline"
 	"github.com/zelos-go/zelos/middleware"
 )
 
@@ -31,9 +32,11 @@ func timeout(d time.Duration) middleware.Middleware {
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
 				return next(ctx, req)
 			}
-			ctx, cancel := context.WithTimeout(ctx, d)
-			defer cancel()
-			return next(ctx, req)
+			// One allocation where context.WithTimeout costs 4 to 6: the
+			// timer and channel are made only if something waits on Done.
+			dc := deadline.New(ctx, time.Now().Add(d))
+			defer dc.Release()
+			return next(dc, req)
 		}
 	}
 }
