@@ -558,3 +558,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// restart is an agent restarted without its state: it is down for a
+// moment, then knows no service, as an agent whose data directory was
+// lost. Registrars register again from their next heartbeat.
+func (f *fakeConsul) restart() {
+	f.down.Store(true)
+	f.failing.Store(true)
+	f.mu.Lock()
+	for id, s := range f.services {
+		f.stopChecks(s)
+		delete(f.services, id)
+	}
+	f.bump()
+	f.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	f.down.Store(false)
+	f.failing.Store(false)
+}
