@@ -18,6 +18,30 @@
 // holds up neither: the App serves while it keeps trying to register (or
 // fails at once with RegistrarFailFast), and deregistration is bounded by
 // DeregisterTimeout.
+//
+// # Health, readiness and drain
+//
+// The App keeps the readiness state of the instance (a health.Status,
+// Health) and hands it to its servers, whose probes follow it: the HTTP
+// server answers /healthz, /readyz and /health, gRPC servers
+// grpc.health.v1, and the admin server (transport/admin) its own /readyz.
+// The instance is
+//
+//   - not ready until every server was started with its listener bound and
+//     the first attempt to register it has finished. If that attempt
+//     failed because the registry is down, the instance is ready anyway
+//     while registration is retried in the background, and the verbose
+//     readiness report says so: the instance can serve clients that do not
+//     find it through the registry (a Kubernetes Service), and readiness
+//     that waited for the registry would turn a registry outage into an
+//     outage of every service that restarts meanwhile;
+//   - ready while every HealthCheck passes;
+//   - not ready from the first moment of a stop, never to be ready again.
+//
+// A stop then runs in this order: readiness goes false and the instance is
+// deregistered; the App waits DrainDelay, serving, while load balancers
+// and registry watchers move away; the servers then stop gracefully,
+// finishing the requests in flight.
 package zelos
 
 import (
@@ -32,6 +56,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zelos-go/zelos/health"
 	"github.com/zelos-go/zelos/internal/backoff"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
@@ -53,6 +78,7 @@ type AppInfo interface {
 type App struct {
 	opts   options
 	log    log.Logger // opts.logger, or nopLogger
+	health *health.Status
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -80,8 +106,13 @@ func New(opts ...Option) *App {
 		logger = o.logger
 	}
 	ctx, cancel := context.WithCancel(o.ctx)
-	return &App{opts: o, log: logger, ctx: ctx, cancel: cancel}
+	return &App{opts: o, log: logger, ctx: ctx, cancel: cancel, health: health.NewStatus(o.checks...)}
 }
+
+// Health returns the readiness state of the App, which its servers' probes
+// follow; see the package documentation. Mount its handlers elsewhere with
+// health.ReadinessHandler.
+func (a *App) Health() *health.Status { return a.health }
 
 // ID returns the instance ID.
 func (a *App) ID() string { return a.opts.id }
@@ -132,7 +163,7 @@ func (a *App) Run() error {
 	a.instance = instance
 	a.mu.Unlock()
 
-	ctx := NewContext(a.ctx, a)
+	ctx := health.NewContext(NewContext(a.ctx, a), a.health)
 	for _, fn := range a.opts.beforeStart {
 		if err := fn(ctx); err != nil {
 			a.stopServers()
@@ -155,7 +186,12 @@ func (a *App) Run() error {
 		go a.register(ctx, instance, reg)
 	}
 	runErr, stopping := a.waitRegistered(reg, sigs, errc)
-	if runErr == nil && !stopping {
+	ready := runErr == nil && !stopping && a.ctx.Err() == nil
+	if ready {
+		// Every server has been started on a bound listener (connections
+		// wait in its backlog until it accepts them) and registration has
+		// had its first go: see the package documentation.
+		a.health.Set(health.Serving)
 		for _, fn := range a.opts.afterStart {
 			if err := fn(ctx); err != nil {
 				runErr = fmt.Errorf("zelos: after-start hook: %w", err)
@@ -172,7 +208,9 @@ func (a *App) Run() error {
 		case runErr = <-errc:
 		}
 	}
-	return errors.Join(runErr, a.shutdown(instance, reg, &wg))
+	// Drain only a ready App asked to stop: one that failed (a server, a
+	// hook) has nothing to wait for.
+	return errors.Join(runErr, a.shutdown(instance, reg, &wg, sigs, ready && runErr == nil))
 }
 
 // startServers starts every server in a goroutine counted by wg. A server
@@ -239,6 +277,7 @@ func (a *App) register(ctx context.Context, instance *registry.ServiceInstance, 
 		}
 		if err == nil {
 			reg.registered = true
+			a.health.SetNote("")
 			if attempt > 1 {
 				_ = a.log.Log(log.LevelInfo, "msg", "app registered", "id", instance.ID, "name", instance.Name, "attempts", attempt)
 			}
@@ -248,6 +287,7 @@ func (a *App) register(ctx context.Context, instance *registry.ServiceInstance, 
 			return
 		}
 		delay := b.Next()
+		a.health.SetNote("not registered: the registry failed, retrying in the background (readiness does not wait for it)")
 		_ = a.log.Log(log.LevelWarn, "msg", "app register failed, serving unregistered and trying again", "id", instance.ID, "name", instance.Name,
 			"attempt", attempt, "retry_in", delay.String(), "error", err.Error())
 		if backoff.Sleep(ctx, nil, delay) != nil {
@@ -290,8 +330,12 @@ func (a *App) waitRegistration(reg *registration) bool {
 	}
 }
 
-// shutdown runs the stop sequence: hooks, deregistration, servers, hooks.
-func (a *App) shutdown(instance *registry.ServiceInstance, reg *registration, wg *sync.WaitGroup) error {
+// shutdown runs the stop sequence: unready, hooks, deregistration, drain
+// (if drain), servers, hooks.
+func (a *App) shutdown(instance *registry.ServiceInstance, reg *registration, wg *sync.WaitGroup, sigs <-chan os.Signal, drain bool) error {
+	// Unready first, before anything that may take time: probes must see
+	// the stop while the servers still serve.
+	a.health.Set(health.Stopping)
 	// Cancelling the App's context also abandons a registration attempt in
 	// flight, so that a registry that is down cannot hold up the stop.
 	a.cancel()
@@ -308,6 +352,9 @@ func (a *App) shutdown(instance *registry.ServiceInstance, reg *registration, wg
 			errs = append(errs, err)
 		}
 	}
+	if drain {
+		a.drain(sigs)
+	}
 	errs = append(errs, a.stopServers())
 	wg.Wait()
 	for _, fn := range a.opts.afterStop {
@@ -317,6 +364,23 @@ func (a *App) shutdown(instance *registry.ServiceInstance, reg *registration, wg
 	}
 	_ = a.log.Log(log.LevelInfo, "msg", "app stopped", "id", instance.ID)
 	return errors.Join(errs...)
+}
+
+// drain waits DrainDelay, while the servers keep serving the requests that
+// still come, or until another signal arrives: an operator who asks twice
+// wants it to stop now.
+func (a *App) drain(sigs <-chan os.Signal) {
+	if a.opts.drainDelay <= 0 {
+		return
+	}
+	_ = a.log.Log(log.LevelInfo, "msg", "app draining: not ready, serving until the delay ends", "id", a.opts.id, "delay", a.opts.drainDelay.String())
+	t := time.NewTimer(a.opts.drainDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case sig := <-sigs:
+		_ = a.log.Log(log.LevelInfo, "msg", "app drain cut short", "signal", sig.String())
+	}
 }
 
 // stopServers stops every server concurrently within the stop timeout.
@@ -338,9 +402,11 @@ func (a *App) stopServers() error {
 	return errors.Join(errs...)
 }
 
-// Stop asks a running App to stop; Run returns once it has. Stop does not
-// wait and may be called more than once, and before Run.
+// Stop asks a running App to stop; Run returns once it has. The App is
+// unready when Stop returns. Stop does not wait and may be called more
+// than once, and before Run.
 func (a *App) Stop() error {
+	a.health.Set(health.Stopping)
 	a.cancel()
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/zelos-go/zelos/health"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
 	"github.com/zelos-go/zelos/transport"
@@ -31,6 +32,8 @@ type options struct {
 	deregisterTimeout time.Duration
 	registrarFailFast bool
 	stopTimeout       time.Duration
+	drainDelay        time.Duration
+	checks            []health.Check
 
 	beforeStart []func(context.Context) error
 	afterStart  []func(context.Context) error
@@ -132,4 +135,26 @@ func RegistrarFailFast() Option { return func(o *options) { o.registrarFailFast 
 // deregistered.
 func DeregisterTimeout(d time.Duration) Option {
 	return func(o *options) { o.deregisterTimeout = d }
+}
+
+// DrainDelay sets how long a stopping App keeps serving after it became
+// unready and deregistered, before it stops the servers: the time load
+// balancers (which see /readyz fail) and registry watchers (which see the
+// instance go) need to send no more requests to it. Zero, the default,
+// stops the servers at once. Kubernetes users set it to a few probe
+// periods (readinessProbe.periodSeconds times failureThreshold), below the
+// pod's terminationGracePeriodSeconds minus the StopTimeout. A second
+// signal ends the delay early. An App that never became ready does not
+// wait, nor one stopping because a server or an AfterStart hook failed.
+func DrainDelay(d time.Duration) Option { return func(o *options) { o.drainDelay = d } }
+
+// HealthCheck adds a dependency check to readiness, such as a database
+// ping: while fn fails, the App's readiness probes (/readyz on the HTTP
+// and admin servers) answer 503, and /readyz?verbose names the check. fn
+// runs on every readiness probe, concurrently with the other checks and
+// bounded by health.DefaultCheckTimeout, so it should be cheap. Liveness
+// and gRPC health do not run the checks: a database outage is no reason to
+// restart the service, and gRPC health reports the App's lifecycle only.
+func HealthCheck(name string, fn func(ctx context.Context) error) Option {
+	return func(o *options) { o.checks = append(o.checks, health.Check{Name: name, Func: fn}) }
 }

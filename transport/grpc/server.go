@@ -65,6 +65,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/zelos-go/zelos/errors"
+	zhealth "github.com/zelos-go/zelos/health"
 	hostpkg "github.com/zelos-go/zelos/internal/host"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
@@ -166,8 +167,15 @@ func Logger(l log.Logger) ServerOption {
 }
 
 // Server is a gRPC server. It is a grpc.ServiceRegistrar: register services
-// on it before Start. It serves grpc.health.v1.Health, reporting SERVING from
-// Start until Stop begins, and, unless disabled, server reflection.
+// on it before Start. It serves grpc.health.v1.Health, for the server ("")
+// and every registered service, and, unless disabled, server reflection.
+//
+// Health follows the App the server runs in (the health.Status in the
+// context of Start): NOT_SERVING until the App is ready, SERVING while it
+// is, NOT_SERVING from the first moment of its stop, through the drain
+// delay. The App's HealthChecks are not run: gRPC health reports the
+// lifecycle only. A server run on its own reports SERVING from Start until
+// Stop begins.
 type Server struct {
 	network, address string
 	timeout          time.Duration
@@ -192,6 +200,7 @@ type Server struct {
 	epString string // endpoint.String(), given to Transporters
 	serving  bool
 	stopped  bool
+	unwatch  func() // stops following the App's health.Status
 }
 
 // NewServer returns a Server configured by opts.
@@ -300,12 +309,21 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.serving = true
 	lis := s.lis
+	if st, ok := zhealth.FromContext(ctx); ok {
+		// Watch calls back at once with the App's state, then on each
+		// change; under mu so that Stop, which unwatches, sees it.
+		s.unwatch = st.Watch(func(state zhealth.State) {
+			if state == zhealth.Serving {
+				s.setHealth(healthpb.HealthCheckResponse_SERVING)
+			} else {
+				s.setHealth(healthpb.HealthCheckResponse_NOT_SERVING)
+			}
+		})
+	} else {
+		s.setHealth(healthpb.HealthCheckResponse_SERVING)
+	}
 	s.mu.Unlock()
 
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	for name := range s.srv.GetServiceInfo() {
-		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-	}
 	_ = s.logger.Log(log.LevelInfo, "msg", "gRPC server listening", "addr", lis.Addr().String(), "endpoint", s.epString)
 	err := s.srv.Serve(lis)
 	if err == nil || stderrors.Is(err, ggrpc.ErrServerStopped) {
@@ -323,6 +341,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopped = true
 	serving, lis, ep := s.serving, s.lis, s.epString
+	if s.unwatch != nil {
+		s.unwatch()
+	}
 	s.mu.Unlock()
 	if serving {
 		// Only a server that said it was listening says it is stopping.
@@ -345,6 +366,14 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.srv.Stop()
 		<-done
 		return fmt.Errorf("transport/grpc: graceful stop of server on %s: %w", ep, ctx.Err())
+	}
+}
+
+// setHealth sets the health status of the server and of every service.
+func (s *Server) setHealth(status healthpb.HealthCheckResponse_ServingStatus) {
+	s.health.SetServingStatus("", status)
+	for name := range s.srv.GetServiceInfo() {
+		s.health.SetServingStatus(name, status)
 	}
 }
 
