@@ -11,13 +11,15 @@
 // CORS is server middleware. It answers every preflight (an OPTIONS request
 // with Origin and Access-Control-Request-Method) itself, with 204 and no
 // body: the preflight never reaches the middleware after it nor the
-// handler, so authentication placed after CORS does not reject it. The HTTP
-// server runs its middleware chain for OPTIONS requests to paths registered
-// only for other methods, so preflights work for every path. On other
-// requests CORS sets its reply headers before calling the rest of the
-// chain, so that error replies (a 401 from JWT middleware placed after it,
-// a 429 from a rate limiter) carry them too and the browser lets the page
-// read them.
+// handler, so authentication placed after CORS does not reject it. The
+// HTTP server runs its middleware chain for OPTIONS requests to paths
+// registered only for other methods, so preflights work for every path; a
+// route of its own for OPTIONS (or for any method) still gets the OPTIONS
+// requests that are not preflights. On other requests CORS sets its reply
+// headers before calling the rest of the chain, since the HTTP transport
+// writes the reply inside the chain: error replies (a 401 from JWT
+// middleware placed after it, a 429 from a rate limiter) thus carry them
+// too, and the browser lets the page read them.
 //
 // Filter is the same policy as net/http middleware, for http.Filter or any
 // net/http server; as a server filter it runs before routing. Choose it

@@ -325,3 +325,57 @@ func TestCORSInChromium(t *testing.T) {
 		t.Fatalf("%d OPTIONS requests got past cors.CORS", got)
 	}
 }
+
+// TestJWT401CarriesCORSHeaders checks, without a browser, what the page
+// relies on: the 401 of the real JWT middleware after cors.CORS() carries
+// the CORS headers, and the preflight of its POST-only route is answered
+// by CORS before the JWT middleware could refuse it.
+func TestJWT401CarriesCORSHeaders(t *testing.T) {
+	const origin = "http://127.0.0.1:1"
+	var n counts
+	api := startAPI(t, origin, &n)
+	client := &nethttp.Client{Transport: &nethttp.Transport{}}
+	defer client.CloseIdleConnections()
+	send := func(method string, kv ...string) *nethttp.Response {
+		t.Helper()
+		req, err := nethttp.NewRequest(method, api+"/v1/orders", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			req.Header.Set(kv[i], kv[i+1])
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	t.Run("preflight", func(t *testing.T) {
+		res := send("OPTIONS", "Origin", origin, "Access-Control-Request-Method", "POST",
+			"Access-Control-Request-Headers", "authorization,content-type")
+		if res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Origin") != origin ||
+			res.Header.Get("Access-Control-Allow-Headers") != "authorization,content-type" {
+			t.Fatalf("status %d headers %v", res.StatusCode, res.Header)
+		}
+	})
+	t.Run("401", func(t *testing.T) {
+		res := send("POST", "Origin", origin, "Content-Type", "application/json")
+		if res.StatusCode != 401 || res.Header.Get("Access-Control-Allow-Origin") != origin ||
+			res.Header.Get("Access-Control-Expose-Headers") != "WWW-Authenticate" ||
+			!strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") || res.Header.Get("Vary") != "Origin" {
+			t.Fatalf("status %d headers %v", res.StatusCode, res.Header)
+		}
+	})
+	t.Run("valid token", func(t *testing.T) {
+		res := send("POST", "Origin", origin, "Content-Type", "application/json", "Authorization", "Bearer "+token(t))
+		if res.StatusCode != 200 || res.Header.Get("Access-Control-Allow-Origin") != origin {
+			t.Fatalf("status %d headers %v", res.StatusCode, res.Header)
+		}
+	})
+	if n.inner.Load() != 0 {
+		t.Fatal("the preflight got past cors.CORS")
+	}
+}
