@@ -277,13 +277,60 @@ func field(b []byte, name string) (float64, error) {
 // numCPU is the host's core count, the capacity when no quota is set.
 func numCPU() int { return runtime.NumCPU() }
 
-// NewProcessCPU returns a meter of this process's own CPU time (utime and
-// stime of /proc/self/stat) over the cores GOMAXPROCS lets it use. Use it
-// where the process shares its cgroup with other busy processes, such as a
-// benchmark whose load generator runs beside the server: the cgroup meter
-// would count the generator's CPU as the server's.
+// NewProcessCPU returns a meter of this process's own CPU demand over the
+// cores GOMAXPROCS lets it use: the time its threads ran plus the time they
+// waited, runnable, for a CPU (/proc/self/task/*/schedstat), or, where
+// schedstat is not readable, its CPU time alone (utime and stime of
+// /proc/self/stat). Use it where the process shares its cgroup with other
+// busy processes, such as a benchmark whose load generator runs beside the
+// server: the cgroup meter would count the generator's CPU as the server's.
+//
+// The wait counts because a process that shares its cores with others gets
+// only part of them: its CPU time alone read 30% on a saturated server
+// whose core other processes also wanted (bench/overload), so it never shed.
 func NewProcessCPU() (*Meter, error) {
-	return newMeter(processCounter("/proc/self/stat", runtime.GOMAXPROCS(0), wallNanos, clockTicks), sampleInterval)
+	return newMeter(processDemand("/proc/self", runtime.GOMAXPROCS(0), wallNanos), sampleInterval)
+}
+
+// processDemand returns the schedstat counter of the process directory dir
+// if it is readable, else the utime+stime counter.
+func processDemand(dir string, cores int, now func() float64) counter {
+	c := schedCounter(filepath.Join(dir, "task"), cores, now)
+	if _, _, err := c(); err == nil {
+		return c
+	}
+	return processCounter(filepath.Join(dir, "stat"), cores, now, clockTicks)
+}
+
+// schedCounter sums the first two fields of every thread's schedstat, the
+// nanoseconds it ran and waited on a run queue. A thread that exits takes
+// its share with it; the meter clips the negative step that gives to 0.
+func schedCounter(taskDir string, cores int, now func() float64) counter {
+	return func() (float64, float64, error) {
+		tasks, err := os.ReadDir(taskDir)
+		if err != nil {
+			return 0, 0, fmt.Errorf("resilience/bbr: %w", err)
+		}
+		var busy float64
+		for _, task := range tasks {
+			path := filepath.Join(taskDir, task.Name(), "schedstat")
+			b, err := os.ReadFile(path)
+			if err != nil {
+				continue // the thread exited since ReadDir
+			}
+			f := strings.Fields(string(b))
+			if len(f) < 2 {
+				return 0, 0, fmt.Errorf("resilience/bbr: %s: %d fields", path, len(f))
+			}
+			run, err1 := strconv.ParseFloat(f[0], 64)
+			wait, err2 := strconv.ParseFloat(f[1], 64)
+			if err1 != nil || err2 != nil {
+				return 0, 0, fmt.Errorf("resilience/bbr: %s: bad run or wait time", path)
+			}
+			busy += run + wait
+		}
+		return busy, now() * float64(cores), nil
+	}
 }
 
 // clockTicks is USER_HZ, the unit of /proc/self/stat's times: 100 on every

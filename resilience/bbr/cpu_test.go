@@ -194,3 +194,53 @@ func TestProcessCounter(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond) // let a refresh that Usage may have started end
 }
+
+// TestProcessDemandCountsRunQueueWait is the overload harness's finding: a
+// server sharing its core with other busy processes gets only part of the
+// core, so its own CPU time (utime+stime) reads as, say, 30%, under the
+// threshold, while requests queue. Time spent runnable and waiting for the
+// CPU is demand too: counting it, the starved server reads as busy.
+func TestProcessDemandCountsRunQueueWait(t *testing.T) {
+	root := t.TempDir()
+	// Two threads: 0.3 s running and 0.6 s waiting, and 0.1 s running.
+	write(t, root, "task/1/schedstat", "300000000 600000000 10\n")
+	write(t, root, "task/7/schedstat", "100000000 0 3\n")
+	w := &fakeWall{t: 1e9}
+	c := schedCounter(filepath.Join(root, "task"), 1, w.now)
+	busy, total, err := c()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy != 1e9 || total != 1e9 {
+		t.Fatalf("busy, total = %v, %v; want 1e9 (0.4 s run + 0.6 s wait), 1e9 (1 s × 1 core)", busy, total)
+	}
+	write(t, root, "task/7/schedstat", "garbage\n")
+	if _, _, err := c(); err == nil {
+		t.Fatal("no error on a malformed schedstat")
+	}
+	if _, _, err := schedCounter(filepath.Join(root, "none"), 1, w.now)(); err == nil {
+		t.Fatal("no error on a missing task directory")
+	}
+}
+
+func TestProcessCounterChoice(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "stat", "42 (srv) S 1 1 1 0 -1 0 0 0 0 0 150 50 0 0 20 0 1 0\n")
+	w := &fakeWall{t: 1e9}
+	t.Run("schedstat when readable", func(t *testing.T) {
+		write(t, root, "task/1/schedstat", "100 900 1\n")
+		busy, _, err := processDemand(root, 1, w.now)()
+		if err != nil || busy != 1000 {
+			t.Fatalf("busy = %v, %v; want 1000 ns from schedstat", busy, err)
+		}
+	})
+	t.Run("utime and stime otherwise", func(t *testing.T) {
+		if err := os.RemoveAll(filepath.Join(root, "task")); err != nil {
+			t.Fatal(err)
+		}
+		busy, _, err := processDemand(root, 1, w.now)()
+		if err != nil || busy != 2e9 {
+			t.Fatalf("busy = %v, %v; want 2e9 from stat", busy, err)
+		}
+	})
+}
