@@ -180,8 +180,10 @@ func (c *Context) String() string {
 }
 
 // Format encodes d as grpc-timeout does: at most 8 digits and a unit
-// (H, M, S, m, u, n), rounded up so the receiver never gets more time than
-// the sender had. A d of zero or less gives "0n".
+// (H, M, S, m, u, n). It rounds down, so that the receiver never gets more
+// time than the sender had; the time the request spends in transit is not
+// known to either, and is not subtracted (as with grpc-timeout). A d of
+// zero or less gives "0n".
 func Format(d time.Duration) string {
 	if d <= 0 {
 		return "0n"
@@ -192,11 +194,7 @@ func Format(d time.Duration) string {
 		d    time.Duration
 	}{{'n', time.Nanosecond}, {'u', time.Microsecond}, {'m', time.Millisecond}, {'S', time.Second}, {'M', time.Minute}, {'H', time.Hour}}
 	for _, u := range units {
-		n := d / u.d
-		if d%u.d != 0 {
-			n++ // rounded up without d+u.d-1, which overflows near the largest Duration
-		}
-		if n < max {
+		if n := d / u.d; n < max {
 			return strconv.FormatInt(int64(n), 10) + string(u.unit)
 		}
 	}

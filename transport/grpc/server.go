@@ -66,6 +66,7 @@ import (
 
 	"github.com/zelos-go/zelos/errors"
 	zhealth "github.com/zelos-go/zelos/health"
+	"github.com/zelos-go/zelos/internal/deadline"
 	hostpkg "github.com/zelos-go/zelos/internal/host"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
@@ -389,9 +390,11 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *ggrpc.Unar
 	}
 	if s.timeout > 0 {
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > s.timeout {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, s.timeout)
-			defer cancel()
+			// One allocation where context.WithTimeout costs 4 to 6: see
+			// internal/deadline.
+			dc := deadline.New(ctx, time.Now().Add(s.timeout))
+			defer dc.Release()
+			ctx = dc
 		}
 	}
 	tr := &serverTransport{

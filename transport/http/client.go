@@ -15,6 +15,7 @@ import (
 
 	"github.com/zelos-go/zelos/encoding"
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/internal/deadline"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/registry"
@@ -291,6 +292,17 @@ type clientTransport struct {
 	req          *nethttp.Request
 	replyHeader  nethttp.Header
 	out          any
+	cctx         callContext // req's context
+	sent         bool        // call ran: the next call is a retry
+}
+
+// callContext is the context of a call's request: whatever context the
+// client middleware hand to the end of the chain. Switching it spares a
+// copy of the request per call when middleware derive a context (as
+// timeout and retry do); it is switched before the request is first sent,
+// never after.
+type callContext struct {
+	context.Context
 }
 
 // Kind implements transport.Transporter.
@@ -349,18 +361,21 @@ func (c *Client) Invoke(ctx context.Context, method, path string, in, out any, o
 	}
 	if c.opts.timeout > 0 {
 		if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.opts.timeout {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, c.opts.timeout)
-			defer cancel()
+			dc := deadline.New(ctx, time.Now().Add(c.opts.timeout)) // 1 alloc, not WithTimeout's 4 to 6
+			defer dc.Release()
+			ctx = dc
 		}
 	}
 	if path == "" || path[0] != '/' {
 		path = "/" + path
 	}
-	req, err := nethttp.NewRequestWithContext(ctx, method, c.base+path, body)
+	tr := &clientTransport{endpoint: c.endpoint, op: ci.op, pathTemplate: ci.pathTemplate, out: out}
+	tr.cctx.Context = ctx
+	req, err := nethttp.NewRequestWithContext(&tr.cctx, method, c.base+path, body)
 	if err != nil {
 		return fmt.Errorf("transport/http: Invoke %s %s: %w", method, path, err)
 	}
+	tr.req = req
 	h := req.Header
 	for k, vs := range ci.header {
 		h[k] = append(h[k], vs...)
@@ -374,7 +389,6 @@ func (c *Client) Invoke(ctx context.Context, method, path string, in, out any, o
 	if c.opts.userAgent != "" {
 		h.Set("User-Agent", c.opts.userAgent)
 	}
-	tr := &clientTransport{endpoint: c.endpoint, op: ci.op, pathTemplate: ci.pathTemplate, req: req, out: out}
 	if tr.pathTemplate == "" {
 		tr.pathTemplate, _, _ = strings.Cut(path, "?")
 	}
@@ -397,8 +411,27 @@ func (c *Client) call(ctx context.Context, _ any) (any, error) {
 		return nil, stderrors.New("transport/http: a client middleware replaced the context")
 	}
 	req := tr.req
-	if ctx != req.Context() {
+	switch {
+	case tr.sent:
+		// A retry (middleware/retry): net/http may still be closing the
+		// previous attempt's body, so this one gets a request and a body
+		// of its own, the same bytes read again.
 		req = req.WithContext(ctx)
+		if tr.req.GetBody != nil {
+			body, err := tr.req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("transport/http: resending the body of %s %s: %w", req.Method, req.URL.Redacted(), err)
+			}
+			req.Body = body
+		}
+	case ctx != tr.cctx.Context:
+		// The first attempt: tr.req's context is tr.cctx, which now
+		// follows ctx, instead of a copy of the request per call.
+		tr.cctx.Context = ctx
+	}
+	tr.sent = true
+	if dl, ok := ctx.Deadline(); ok {
+		setTimeoutHeader(req.Header, dl)
 	}
 	var done selector.DoneFunc
 	if c.res != nil {
@@ -410,7 +443,7 @@ func (c *Client) call(ctx context.Context, _ any) (any, error) {
 		u := *req.URL
 		u.Host = node.Address()
 		if req == tr.req {
-			req = req.WithContext(ctx)
+			req = req.WithContext(ctx) // tr.req keeps the endpoint's URL for retries
 		}
 		req.URL, req.Host = &u, ""
 		tr.endpoint = c.scheme + "://" + u.Host

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/internal/deadline"
 	"github.com/zelos-go/zelos/internal/host"
 	"github.com/zelos-go/zelos/internal/pathtpl"
 	"github.com/zelos-go/zelos/log"
@@ -295,10 +296,10 @@ func (s *Server) dispatch(w nethttp.ResponseWriter, r *nethttp.Request) {
 	if len(rt.tpl.Variables) > 0 {
 		c.raw = rt.tpl.AppendValues(c.rawBuf[:0], vpath)
 	}
-	if s.timeout > 0 {
-		ctx, cancel := context.WithTimeout(c.parent, s.timeout)
-		defer cancel()
-		c.parent = ctx
+	if dl, ok := s.requestDeadline(r); ok { // deadline.go: Timeout and the caller's TimeoutHeader
+		dc := deadline.New(c.parent, dl)
+		defer dc.Release()
+		c.parent = dc
 	}
 	defer c.end(r)
 	if rt.filtered != nil {
