@@ -47,6 +47,13 @@ type fakeEureka struct {
 // newFakeEureka starts a fake that is closed when the test ends.
 func newFakeEureka(t *testing.T) *fakeEureka {
 	t.Helper()
+	f := startFakeEureka()
+	t.Cleanup(f.close)
+	return f
+}
+
+// startFakeEureka starts a fake; close it with close.
+func startFakeEureka() *fakeEureka {
 	f := &fakeEureka{apps: make(map[string]map[string]*fakeInstance), beats: make(map[string]int)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /eureka/v2/apps/{app}", f.register)
@@ -62,11 +69,12 @@ func newFakeEureka(t *testing.T) *fakeEureka {
 		f.evict()
 		mux.ServeHTTP(w, r)
 	}))
-	t.Cleanup(func() {
-		f.srv.CloseClientConnections()
-		f.srv.Close()
-	})
 	return f
+}
+
+func (f *fakeEureka) close() {
+	f.srv.CloseClientConnections()
+	f.srv.Close()
 }
 
 // url is the base URL of the fake's REST API.
