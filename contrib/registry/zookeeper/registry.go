@@ -99,8 +99,9 @@ func WithLogger(l log.Logger) Option {
 }
 
 // WithAuth adds credentials to the session, as zk.Conn.AddAuth does, for
-// example scheme "digest" and auth "user:password". They are sent again
-// after every reconnection.
+// example scheme "digest" and auth "user:password". New sends them, and
+// fails if ZooKeeper cannot be reached to take them; the client sends them
+// again after every reconnection.
 func WithAuth(scheme string, auth []byte) Option {
 	return func(o *options) { o.auth = append(o.auth, authInfo{scheme, auth}) }
 }
@@ -139,8 +140,9 @@ type Registry struct {
 
 // New connects to the ZooKeeper servers (host:port each) and returns a
 // Registry. The connection is made in the background: New does not wait
-// for it, and calls made before it is up wait for it or fail (zk's
-// ErrNoServer) after about a second without a server.
+// for it (unless WithAuth is given: the credentials are sent first), and
+// calls made before the session is up wait for it, for at most the session
+// timeout.
 func New(servers []string, opts ...Option) (*Registry, error) {
 	o := options{root: "/microservices", sessionTimeout: 10 * time.Second, acl: zk.WorldACL(zk.PermAll)}
 	for _, opt := range opts {
@@ -155,7 +157,7 @@ func New(servers []string, opts ...Option) (*Registry, error) {
 		done:   make(chan struct{}),
 	}
 	r.life, r.end = context.WithCancel(context.Background())
-	zkOpts := list(
+	zkOpts := zkOptions(
 		zk.WithLogger(zkLogger{o.logger}),
 		zk.WithLogInfo(false),
 		// The callback runs on the client's goroutine and must not block: it
@@ -181,9 +183,9 @@ func New(servers []string, opts ...Option) (*Registry, error) {
 	return r, nil
 }
 
-// list returns its arguments as a slice. zk's option type is unexported:
+// zkOptions returns its arguments as a slice. zk's option type is unexported:
 // inference is the only way to name a slice of them.
-func list[T any](v ...T) []T { return v }
+func zkOptions[T any](v ...T) []T { return v }
 
 func (r *Registry) onEvent(ev zk.Event) {
 	if ev.Type != zk.EventSession {
@@ -460,17 +462,16 @@ func (r *Registry) read(name string, watch bool) ([]*registry.ServiceInstance, [
 		)
 		if watch {
 			var ch <-chan zk.Event
-			children, _, ch, err = r.conn.ChildrenW(p)
-			if err == nil {
+			if children, _, ch, err = r.conn.ChildrenW(p); err == nil {
 				watches = append(watches, ch)
 			}
 		} else {
 			children, _, err = r.conn.Children(p)
 		}
-		if errors.Is(err, zk.ErrNoNode) {
-			if !watch {
-				return []*registry.ServiceInstance{}, nil, nil
-			}
+		switch {
+		case errors.Is(err, zk.ErrNoNode) && !watch:
+			return []*registry.ServiceInstance{}, nil, nil
+		case errors.Is(err, zk.ErrNoNode):
 			ok, _, ch, err := r.conn.ExistsW(p)
 			if err != nil {
 				return nil, nil, err
@@ -479,37 +480,45 @@ func (r *Registry) read(name string, watch bool) ([]*registry.ServiceInstance, [
 				continue // created meanwhile: watch its children
 			}
 			return []*registry.ServiceInstance{}, []<-chan zk.Event{ch}, nil
+		case err != nil:
+			return nil, nil, err
+		}
+		list, dataWatches, err := r.readInstances(p, children, watch)
+		return list, append(watches, dataWatches...), err
+	}
+}
+
+// readInstances reads the instance znodes of the service znode p, sorted
+// by ID, and with watch sets a data watch on each.
+func (r *Registry) readInstances(p string, children []string, watch bool) ([]*registry.ServiceInstance, []<-chan zk.Event, error) {
+	slices.Sort(children)
+	list := make([]*registry.ServiceInstance, 0, len(children))
+	var watches []<-chan zk.Event
+	for _, c := range children {
+		var (
+			data []byte
+			ch   <-chan zk.Event
+			err  error
+		)
+		if watch {
+			data, _, ch, err = r.conn.GetW(p + "/" + c)
+		} else {
+			data, _, err = r.conn.Get(p + "/" + c)
+		}
+		if errors.Is(err, zk.ErrNoNode) {
+			continue // deleted since: the children watch fires for it
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		slices.Sort(children)
-		list := make([]*registry.ServiceInstance, 0, len(children))
-		for _, c := range children {
-			var (
-				data []byte
-				ch   <-chan zk.Event
-			)
-			if watch {
-				data, _, ch, err = r.conn.GetW(p + "/" + c)
-			} else {
-				data, _, err = r.conn.Get(p + "/" + c)
-			}
-			if errors.Is(err, zk.ErrNoNode) {
-				continue // deleted since: the children watch fires for it
-			}
-			if err != nil {
-				return nil, nil, err
-			}
-			if ch != nil {
-				watches = append(watches, ch)
-			}
-			if in := decode(data); in != nil {
-				list = append(list, in)
-			}
+		if ch != nil {
+			watches = append(watches, ch)
 		}
-		return list, watches, nil
+		if in := decode(data); in != nil {
+			list = append(list, in)
+		}
 	}
+	return list, watches, nil
 }
 
 // decode parses a stored instance; data that is not one is skipped.
