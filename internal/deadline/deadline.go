@@ -12,6 +12,11 @@
 // channel and timer only when Done is first called, so a server timeout
 // costs one allocation, or none when the Context is embedded in a struct
 // the server allocates anyway.
+//
+// Once Done is called, a Context costs more than context.WithTimeout (7
+// allocs against 5: the channel, the timer and a watch on the parent come
+// on top of the Context). So it suits server requests, most of which never
+// wait on Done, and not client calls: grpc-go and net/http always do.
 package deadline
 
 import (

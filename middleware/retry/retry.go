@@ -136,11 +136,13 @@ func WithRetryable(f func(error) bool) Option { return func(o *options) { o.retr
 // canceled. Hedges are retries: they count against the attempts and the
 // budget. Zero, the default, means no hedging.
 //
-// A hedged call runs attempts at the same time, which needs a client whose
-// Transporter can be split between attempts (HedgeTransport). The Zelos
-// HTTP and gRPC clients' Transporters cannot: their request and reply
-// headers belong to the one call. On them WithHedge is ignored and attempts
-// stay sequential.
+// A hedged call runs attempts at the same time, so it needs attempts that
+// share no state. Through the Zelos HTTP and gRPC clients they would: the
+// client Transporter in the context is the one call's (its request header
+// is the outgoing one, the reply's header and body are decoded into it).
+// So where the context carries a client Transporter, WithHedge is ignored
+// and attempts stay sequential; it hedges handler chains without one, such
+// as a client built on middleware.Handler alone.
 func WithHedge(d time.Duration) Option { return func(o *options) { o.hedge = max(d, 0) } }
 
 // WithBudget sets the retry budget, which may be shared between Clients;

@@ -17,13 +17,21 @@ import (
 
 // Server returns middleware that bounds the requests a server handles to d.
 // A d of zero or less sets no deadline.
-func Server(d time.Duration) middleware.Middleware { return timeout(d) }
+//
+// It costs one allocation per request: the deadline's timer and channel
+// are made only if something waits on Done (see internal/deadline), which
+// most handlers never do.
+func Server(d time.Duration) middleware.Middleware { return timeout(d, true) }
 
 // Client returns middleware that bounds the calls a client makes to d.
 // A d of zero or less sets no deadline.
-func Client(d time.Duration) middleware.Middleware { return timeout(d) }
+func Client(d time.Duration) middleware.Middleware { return timeout(d, false) }
 
-func timeout(d time.Duration) middleware.Middleware {
+// timeout bounds the calls of the chain to d. lazy picks internal/deadline
+// over context.WithTimeout: cheaper while nothing waits on Done, dearer
+// (7 allocs against 5) once something does, as both clients' transports
+// always do.
+func timeout(d time.Duration, lazy bool) middleware.Middleware {
 	return func(next middleware.Handler) middleware.Handler {
 		if d <= 0 {
 			return next
@@ -32,8 +40,11 @@ func timeout(d time.Duration) middleware.Middleware {
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
 				return next(ctx, req)
 			}
-			// One allocation where context.WithTimeout costs 4 to 6: the
-			// timer and channel are made only if something waits on Done.
+			if !lazy {
+				ctx, cancel := context.WithTimeout(ctx, d)
+				defer cancel()
+				return next(ctx, req)
+			}
 			dc := deadline.New(ctx, time.Now().Add(d))
 			defer dc.Release()
 			return next(dc, req)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/zelos-go/zelos/encoding"
 	"github.com/zelos-go/zelos/errors"
-	"github.com/zelos-go/zelos/internal/deadline"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/registry"
@@ -361,9 +360,9 @@ func (c *Client) Invoke(ctx context.Context, method, path string, in, out any, o
 	}
 	if c.opts.timeout > 0 {
 		if d, ok := ctx.Deadline(); !ok || time.Until(d) > c.opts.timeout {
-			dc := deadline.New(ctx, time.Now().Add(c.opts.timeout)) // 1 alloc, not WithTimeout's 4 to 6
-			defer dc.Release()
-			ctx = dc
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, c.opts.timeout)
+			defer cancel()
 		}
 	}
 	if path == "" || path[0] != '/' {

@@ -19,15 +19,14 @@ const TimeoutHeader = "X-Zelos-Timeout"
 // r's context already ends earlier. It reports false when there is none.
 func (s *Server) requestDeadline(r *nethttp.Request) (time.Time, bool) {
 	var d time.Duration
+	has := false // "0n" is a caller out of time, not no deadline
 	if v := r.Header[TimeoutHeader]; len(v) > 0 {
-		if t, ok := deadline.Parse(v[0]); ok {
-			d = t
-		}
+		d, has = deadline.Parse(v[0])
 	}
-	if s.timeout > 0 && (d <= 0 || s.timeout < d) {
-		d = s.timeout
+	if s.timeout > 0 && (!has || s.timeout < d) {
+		d, has = s.timeout, true
 	}
-	if d <= 0 {
+	if !has {
 		return time.Time{}, false
 	}
 	dl := time.Now().Add(d)

@@ -68,6 +68,13 @@ func TestServerTimeoutHeader(t *testing.T) {
 	}
 }
 
+func TestServerTimeoutHeaderOutOfTime(t *testing.T) {
+	left, ok := remainingAt(t, "0n", Timeout(time.Second))
+	if !ok || left > 0 {
+		t.Errorf("time left = %v (deadline %v); want a deadline already past", left, ok)
+	}
+}
+
 // hopTimes records, per hop, when its handler started, its deadline, and
 // when it sent its downstream call.
 type hopTimes struct {
