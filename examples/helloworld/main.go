@@ -20,6 +20,13 @@
 // The client dials discovery:///helloworld, calls SayHello n times over
 // gRPC (balancing over the instances), prints each reply on stdout and the
 // instance that served it on stderr, and exits.
+//
+// Observability: the HTTP port answers the Kubernetes probes (/healthz,
+// /readyz, /health); an admin listener at server.admin.addr (default
+// 127.0.0.1:9090, HELLOWORLD_SERVER_ADMIN_ADDR overrides it, "" turns it
+// off) serves /metrics for Prometheus, /debug/pprof/ and the probes; and
+// with OTEL_EXPORTER_OTLP_ENDPOINT set (http://127.0.0.1:4317, say) traces
+// go to that OTLP/gRPC collector.
 package main
 
 import (
@@ -35,7 +42,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 	ggrpc "google.golang.org/grpc"
 	grpcmd "google.golang.org/grpc/metadata"
@@ -44,11 +55,18 @@ import (
 	"github.com/zelos-go/zelos/config"
 	"github.com/zelos-go/zelos/config/env"
 	"github.com/zelos-go/zelos/config/file"
+	zprom "github.com/zelos-go/zelos/contrib/metrics/prometheus"
+	"github.com/zelos-go/zelos/contrib/otel/otlp"
 	"github.com/zelos-go/zelos/contrib/registry/etcd"
 	v1 "github.com/zelos-go/zelos/examples/helloworld/api/helloworld/v1"
 	"github.com/zelos-go/zelos/log"
+	"github.com/zelos-go/zelos/middleware/tracing"
 	"github.com/zelos-go/zelos/registry"
+	"github.com/zelos-go/zelos/transport"
+	"github.com/zelos-go/zelos/transport/admin"
 	"github.com/zelos-go/zelos/transport/grpc"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 //go:embed configs/config.yaml
@@ -96,25 +114,85 @@ func run(confPath, registryURL string, logger log.Logger) error {
 	}
 	defer closeReg()
 
-	id := newInstanceID()
-	greeter := NewGreeterService(bc.Greeter.Prefix, logger)
-	hs, err := NewHTTPServer(&bc.Server.HTTP, id, greeter, logger)
+	tel, err := newTelemetry(bc, logger)
 	if err != nil {
 		return err
 	}
-	gs, err := NewGRPCServer(&bc.Server.GRPC, id, greeter, logger)
+	defer tel.shutdown()
+
+	id := newInstanceID()
+	greeter := NewGreeterService(bc.Greeter.Prefix, logger)
+	hs, err := NewHTTPServer(&bc.Server.HTTP, id, greeter, tel, logger)
 	if err != nil {
 		return err
+	}
+	gs, err := NewGRPCServer(&bc.Server.GRPC, id, greeter, tel, logger)
+	if err != nil {
+		return err
+	}
+	servers := []transport.Server{hs, gs}
+	if bc.Server.Admin.Addr != "" {
+		servers = append(servers, admin.NewServer(
+			admin.Address(bc.Server.Admin.Addr),
+			admin.Metrics(zprom.Handler(tel.registry)),
+			admin.Logger(logger),
+		))
 	}
 	app := zelos.New(
 		zelos.ID(id),
 		zelos.Name(bc.Server.Name),
 		zelos.Version(bc.Server.Version),
 		zelos.Logger(logger),
-		zelos.Server(hs, gs),
+		zelos.Server(servers...),
 		zelos.Registrar(reg),
 	)
 	return app.Run()
+}
+
+// telemetry is where the service's metrics and traces go.
+type telemetry struct {
+	// registry holds the metrics /metrics serves: the middleware's,
+	// through meters, and the Go runtime's and the process's.
+	registry *prometheus.Registry
+	meters   *sdkmetric.MeterProvider
+	// tracer is the OTLP exporter's TracerProvider if
+	// OTEL_EXPORTER_OTLP_ENDPOINT is set, else a no-op one.
+	tracer   trace.TracerProvider
+	shutdown func()
+}
+
+// newTelemetry sets up the Prometheus registry and, if asked for, the OTLP
+// trace exporter. shutdown flushes the spans not yet sent.
+func newTelemetry(bc *Bootstrap, logger log.Logger) (*telemetry, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mp, err := zprom.NewMeterProvider(reg)
+	if err != nil {
+		return nil, err
+	}
+	t := &telemetry{registry: reg, meters: mp, tracer: noop.NewTracerProvider()}
+	var tp *sdktrace.TracerProvider
+	if otlp.Enabled() {
+		tp, err = otlp.NewTracerProvider(context.Background(),
+			otlp.WithServiceName(bc.Server.Name), otlp.WithServiceVersion(bc.Server.Version))
+		if err != nil {
+			_ = mp.Shutdown(context.Background())
+			return nil, err
+		}
+		t.tracer = tp
+		_ = logger.Log(log.LevelInfo, "msg", "tracing to OTLP", "endpoint", os.Getenv(otlp.EndpointEnv))
+	}
+	t.shutdown = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if tp != nil {
+			if err := tp.Shutdown(ctx); err != nil {
+				_ = logger.Log(log.LevelWarn, "msg", "flushing the last spans failed", "error", err.Error())
+			}
+		}
+		_ = mp.Shutdown(ctx)
+	}
+	return t, nil
 }
 
 // runClient calls SayHello(name) n times on the instances of server.name
@@ -138,6 +216,12 @@ func runClient(confPath, registryURL, name string, n int, out, info io.Writer, l
 	}
 	defer closeReg()
 
+	tel, err := newTelemetry(bc, logger)
+	if err != nil {
+		return err
+	}
+	defer tel.shutdown()
+
 	target := "discovery:///" + bc.Server.Name
 	ctx := context.Background()
 	conn, err := grpc.DialInsecure(ctx,
@@ -145,6 +229,7 @@ func runClient(confPath, registryURL, name string, n int, out, info io.Writer, l
 		grpc.WithDiscovery(reg),
 		grpc.WithTimeout(callTimeout),
 		grpc.WithLogger(logger),
+		grpc.WithMiddleware(tracing.Client(tracing.WithTracerProvider(tel.tracer))),
 	)
 	if err != nil {
 		return err
@@ -246,6 +331,11 @@ type Bootstrap struct {
 		Version string       `json:"version"`
 		HTTP    ServerConfig `json:"http"`
 		GRPC    ServerConfig `json:"grpc"`
+		// Admin is the admin listener: /metrics, /debug/pprof/, probes.
+		// An empty Addr turns it off.
+		Admin struct {
+			Addr string `json:"addr"`
+		} `json:"admin"`
 	} `json:"server"`
 	Greeter struct {
 		Prefix string `json:"prefix"`

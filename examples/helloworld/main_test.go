@@ -26,11 +26,12 @@ import (
 
 // service is the helloworld binary running as a child process.
 type service struct {
-	cmd      *exec.Cmd
-	httpAddr string
-	grpcAddr string
-	out      *syncBuffer
-	exited   chan error
+	cmd       *exec.Cmd
+	httpAddr  string
+	grpcAddr  string
+	adminAddr string
+	out       *syncBuffer
+	exited    chan error
 }
 
 type syncBuffer struct {
@@ -89,15 +90,24 @@ func freeAddr(t *testing.T) string {
 
 // start runs the service with the repository's config file, the ports
 // overridden from the environment and args appended to its command line, and
-// waits until both ports answer.
+// waits until the ports answer.
 func start(t *testing.T, args ...string) *service {
 	t.Helper()
-	s := &service{httpAddr: freeAddr(t), grpcAddr: freeAddr(t), out: &syncBuffer{}, exited: make(chan error, 1)}
+	return startEnv(t, nil, args...)
+}
+
+// startEnv is start with env added to the service's environment.
+func startEnv(t *testing.T, env []string, args ...string) *service {
+	t.Helper()
+	s := &service{httpAddr: freeAddr(t), grpcAddr: freeAddr(t), adminAddr: freeAddr(t), out: &syncBuffer{}, exited: make(chan error, 1)}
 	s.cmd = exec.Command(binary(t), append([]string{"-conf", "configs/config.yaml"}, args...)...)
 	s.cmd.Env = append(os.Environ(),
 		"HELLOWORLD_SERVER_HTTP_ADDR="+s.httpAddr,
 		"HELLOWORLD_SERVER_GRPC_ADDR="+s.grpcAddr,
+		// Each instance its own admin port: the etcd test runs two.
+		"HELLOWORLD_SERVER_ADMIN_ADDR="+s.adminAddr,
 	)
+	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -111,7 +121,7 @@ func start(t *testing.T, args ...string) *service {
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
-	for _, addr := range []string{s.httpAddr, s.grpcAddr} {
+	for _, addr := range []string{s.httpAddr, s.grpcAddr, s.adminAddr} {
 		for {
 			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if err == nil {

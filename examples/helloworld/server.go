@@ -10,7 +10,9 @@ import (
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/middleware/logging"
 	"github.com/zelos-go/zelos/middleware/metadata"
+	"github.com/zelos-go/zelos/middleware/metrics"
 	"github.com/zelos-go/zelos/middleware/recovery"
+	"github.com/zelos-go/zelos/middleware/tracing"
 	"github.com/zelos-go/zelos/middleware/validate"
 	"github.com/zelos-go/zelos/transport"
 	"github.com/zelos-go/zelos/transport/grpc"
@@ -23,8 +25,9 @@ const instanceHeader = "x-helloworld-instance"
 
 // NewHTTPServer returns the HTTP server with the Greeter's routes, as
 // generated from the google.api.http rules in greeter.proto. id is
-// the instance ID sent in the instanceHeader reply header.
-func NewHTTPServer(c *ServerConfig, id string, greeter *GreeterService, logger log.Logger) (*http.Server, error) {
+// the instance ID sent in the instanceHeader reply header. It answers the
+// Kubernetes probes, /healthz, /readyz and /health, by default.
+func NewHTTPServer(c *ServerConfig, id string, greeter *GreeterService, tel *telemetry, logger log.Logger) (*http.Server, error) {
 	timeout, err := parseTimeout(c.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("server.http.timeout: %w", err)
@@ -34,6 +37,10 @@ func NewHTTPServer(c *ServerConfig, id string, greeter *GreeterService, logger l
 		http.Timeout(timeout),
 		http.Logger(logger),
 		http.Middleware(
+			// Outside recovery, so that spans and metrics see the 500 a
+			// panic becomes.
+			tracing.Server(tracing.WithTracerProvider(tel.tracer)),
+			metrics.Server(metrics.WithMeterProvider(tel.meters)),
 			recovery.Recovery(recovery.WithLogger(logger)),
 			logging.Server(logger),
 			metadata.Server(),
@@ -47,7 +54,7 @@ func NewHTTPServer(c *ServerConfig, id string, greeter *GreeterService, logger l
 
 // NewGRPCServer returns the gRPC server with the Greeter registered. id is
 // the instance ID sent in the instanceHeader reply header.
-func NewGRPCServer(c *ServerConfig, id string, greeter *GreeterService, logger log.Logger) (*grpc.Server, error) {
+func NewGRPCServer(c *ServerConfig, id string, greeter *GreeterService, tel *telemetry, logger log.Logger) (*grpc.Server, error) {
 	timeout, err := parseTimeout(c.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("server.grpc.timeout: %w", err)
@@ -57,6 +64,8 @@ func NewGRPCServer(c *ServerConfig, id string, greeter *GreeterService, logger l
 		grpc.Timeout(timeout),
 		grpc.Logger(logger),
 		grpc.Middleware(
+			tracing.Server(tracing.WithTracerProvider(tel.tracer)),
+			metrics.Server(metrics.WithMeterProvider(tel.meters)),
 			recovery.Recovery(recovery.WithLogger(logger)),
 			logging.Server(logger),
 			metadata.Server(),
