@@ -7,18 +7,32 @@ import (
 	"github.com/zelos-go/zelos/transport"
 )
 
-// canHedge reports whether attempts of the call in ctx may run at once.
-// A client Transporter is one call's state (its request header is the
-// outgoing one, its reply header is filled by the reply), so two attempts
-// sharing it would race: hedging is limited to chains without one.
+// Forker is implemented by client Transporters whose call can run attempts
+// at the same time, as WithHedge does. A Transporter is one call's state
+// (the outgoing header, the reply's header and body), so concurrent
+// attempts each need their own: Fork returns ctx carrying a Transporter
+// for one more attempt, and a function that makes that attempt's reply the
+// call's, which the middleware calls for the winning attempt only. The
+// Zelos HTTP and gRPC clients implement it.
+type Forker interface {
+	Fork(ctx context.Context) (attempt context.Context, win func())
+}
+
+// canHedge reports whether attempts of the call in ctx may run at once:
+// with no client Transporter, or one that forks.
 func canHedge(ctx context.Context) bool {
-	_, ok := transport.FromClientContext(ctx)
-	return !ok
+	tr, ok := transport.FromClientContext(ctx)
+	if !ok {
+		return true
+	}
+	_, ok = tr.(Forker)
+	return ok
 }
 
 type result struct {
 	reply any
 	err   error
+	win   func() // nil without a Forker
 }
 
 // hedged runs the call with a backup attempt every r.hedge while none has
@@ -31,14 +45,27 @@ func (r *retrier) hedged(c *call, req any) (any, error) {
 	// block once the winner has returned.
 	results := make(chan result, r.attempts)
 	sent, pending := 0, 0
+	var fork Forker
+	if tr, ok := transport.FromClientContext(c); ok {
+		fork, _ = tr.(Forker)
+	}
 	launch := func() {
 		attempt := sent
 		sent++
 		pending++
+		actx, win := context.Context(ctx), func() {}
+		if fork != nil {
+			actx, win = fork.Fork(ctx)
+		}
 		go func() {
-			reply, err := r.try(ctx, req, attempt) // ctx reaches c's Tried set
-			results <- result{reply, err}
+			reply, err := r.try(actx, req, attempt) // actx reaches c's Tried set
+			results <- result{reply, err, win}
 		}()
+	}
+	// done hands the call the attempt that answers it.
+	done := func(res result) (any, error) {
+		res.win()
+		return res.reply, res.err
 	}
 	launch()
 	b := r.policy.Start()
@@ -50,14 +77,15 @@ func (r *retrier) hedged(c *call, req any) (any, error) {
 		case res := <-results:
 			pending--
 			if res.err == nil || !r.retryable(res.err) {
-				return res.reply, res.err
+				return done(res)
 			}
 			last = res
 			if pending > 0 {
 				continue
 			}
 			if sent >= r.attempts {
-				return last.reply, noRetry(last.err)
+				res.err = noRetry(res.err)
+				return done(res)
 			}
 			// Nothing in flight: the next attempt waits the backoff, as a
 			// plain retry would.
@@ -65,7 +93,8 @@ func (r *retrier) hedged(c *call, req any) (any, error) {
 		case <-timer.C:
 			if sent >= r.attempts || (r.budget != nil && !r.budget.Retry()) {
 				if pending == 0 {
-					return last.reply, noRetry(last.err)
+					last.err = noRetry(last.err)
+					return done(last)
 				}
 				continue
 			}
@@ -73,7 +102,7 @@ func (r *retrier) hedged(c *call, req any) (any, error) {
 			timer.Reset(r.hedge)
 		case <-c.Done():
 			if last.err != nil {
-				return last.reply, last.err
+				return done(last)
 			}
 			return nil, c.Err()
 		}

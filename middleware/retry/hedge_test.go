@@ -67,9 +67,9 @@ func TestHedge(t *testing.T) {
 			t.Error("err = nil; want the deadline")
 		}
 	})
-	// The limitation WithHedge documents: a client Transporter is one call's
-	// state, so attempts through a Zelos client stay sequential.
-	t.Run("sequential over a client Transporter", func(t *testing.T) {
+	// A client Transporter is one call's state: one that cannot fork keeps
+	// the attempts sequential.
+	t.Run("sequential over a Transporter that does not fork", func(t *testing.T) {
 		var calls, inFlight, most atomic.Int32
 		h := func(context.Context, any) (any, error) {
 			n := inFlight.Add(1)

@@ -136,13 +136,12 @@ func WithRetryable(f func(error) bool) Option { return func(o *options) { o.retr
 // canceled. Hedges are retries: they count against the attempts and the
 // budget. Zero, the default, means no hedging.
 //
-// A hedged call runs attempts at the same time, so it needs attempts that
-// share no state. Through the Zelos HTTP and gRPC clients they would: the
-// client Transporter in the context is the one call's (its request header
-// is the outgoing one, the reply's header and body are decoded into it).
-// So where the context carries a client Transporter, WithHedge is ignored
-// and attempts stay sequential; it hedges handler chains without one, such
-// as a client built on middleware.Handler alone.
+// A hedged call runs attempts at the same time, so they must share no
+// state; the client Transporter in the context is the one call's (the
+// outgoing header, the reply's header and body). Each attempt gets a
+// Transporter of its own from the client's (Forker), which both Zelos
+// clients implement; over a client Transporter that does not fork,
+// WithHedge is ignored and attempts stay sequential.
 func WithHedge(d time.Duration) Option { return func(o *options) { o.hedge = max(d, 0) } }
 
 // WithBudget sets the retry budget, which may be shared between Clients;

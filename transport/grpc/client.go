@@ -12,6 +12,7 @@ import (
 	ggrpc "google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/log"
@@ -292,4 +293,41 @@ func (s *clientStream) RecvMsg(m any) error {
 		return err
 	}
 	return errors.FromError(err)
+}
+
+// Fork returns ctx carrying a Transporter for one more attempt of the
+// unary call, to be run at the same time as others (middleware/retry's
+// hedging), and a function that makes the attempt's reply the call's. The
+// attempt has a copy of the outgoing metadata and decodes into a new
+// message of the reply's type. A stream is not forked: its attempts would
+// share the stream.
+func (t *clientTransport) Fork(ctx context.Context) (context.Context, func()) {
+	f := &clientTransport{
+		Context:   ctx,
+		endpoint:  t.endpoint,
+		operation: t.operation,
+		wantReply: t.wantReply,
+		cc:        t.cc,
+		invoker:   t.invoker,
+		opts:      t.opts,
+		desc:      t.desc,
+		streamer:  t.streamer,
+		replyV:    t.replyV,
+	}
+	f.reqHeader.ctx = t.reqHeader.ctx
+	if t.reqHeader.loaded {
+		f.reqHeader.loaded, f.reqHeader.dirty = true, t.reqHeader.dirty
+		f.reqHeader.md = t.reqHeader.md.Copy()
+	}
+	orig, isMsg := t.replyV.(proto.Message)
+	if t.invoker != nil && isMsg {
+		f.replyV = orig.ProtoReflect().New().Interface()
+	}
+	return f, func() {
+		t.reply.md = f.reply.md
+		if m, ok := f.replyV.(proto.Message); ok && f.replyV != t.replyV {
+			proto.Reset(orig)
+			proto.Merge(orig, m)
+		}
+	}
 }

@@ -9,9 +9,12 @@ import (
 	"io"
 	nethttp "net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/zelos-go/zelos/encoding"
 	"github.com/zelos-go/zelos/errors"
@@ -331,6 +334,45 @@ func (t *clientTransport) Request() *nethttp.Request { return t.req }
 
 // PathTemplate implements Transporter.
 func (t *clientTransport) PathTemplate() string { return t.pathTemplate }
+
+// Fork returns ctx carrying a Transporter for one more attempt of the
+// call, to be run at the same time as others (middleware/retry's
+// hedging), and a function that makes the attempt's reply the call's. The
+// attempt has a copy of the request header and its own reply, decoded into
+// a new value of out's type.
+func (t *clientTransport) Fork(ctx context.Context) (context.Context, func()) {
+	f := &clientTransport{endpoint: t.endpoint, op: t.op, pathTemplate: t.pathTemplate, sent: true}
+	f.req = t.req.Clone(t.req.Context()) // sent: call resends the body from GetBody
+	f.out = newLike(t.out)
+	return transport.NewClientContext(ctx, f), func() {
+		t.replyHeader, t.endpoint = f.replyHeader, f.endpoint
+		copyInto(t.out, f.out)
+	}
+}
+
+// newLike returns a new value of the type out points to, or nil if out is
+// not a non-nil pointer.
+func newLike(out any) any {
+	v := reflect.ValueOf(out)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil
+	}
+	return reflect.New(v.Type().Elem()).Interface()
+}
+
+// copyInto sets *dst to *src, both from newLike; proto messages are merged,
+// as they must not be copied as structs.
+func copyInto(dst, src any) {
+	if src == nil {
+		return
+	}
+	if m, ok := dst.(proto.Message); ok {
+		proto.Reset(m)
+		proto.Merge(m, src.(proto.Message))
+		return
+	}
+	reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(src).Elem())
+}
 
 // Invoke calls method on path (which may carry a query string), sending in
 // (unless nil) encoded with the client's content type and decoding the 2xx
