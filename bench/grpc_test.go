@@ -16,7 +16,9 @@ import (
 	"github.com/zelos-go/zelos/middleware/logging"
 	"github.com/zelos-go/zelos/middleware/metadata"
 	"github.com/zelos-go/zelos/middleware/recovery"
+	"github.com/zelos-go/zelos/middleware/retry"
 	"github.com/zelos-go/zelos/transport/grpc"
+	"github.com/zelos-go/zelos/transport/http"
 )
 
 // echoService answers UnaryCall with the request's payload.
@@ -101,5 +103,73 @@ func runEcho(b *testing.B, cc *ggrpc.ClientConn) {
 		if _, err := client.UnaryCall(ctx, req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRetryOverhead measures the retry middleware on calls that
+// succeed first time: the unary echo of BenchmarkGRPC with no other
+// middleware, with and without retry.Client() on the client (issue 9: at
+// most 1 alloc more).
+func BenchmarkRetryOverhead(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		ms   []middleware.Middleware
+	}{
+		{"grpc/none", nil},
+		{"grpc/retry", []middleware.Middleware{retry.Client()}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := grpc.NewServer(grpc.Address("127.0.0.1:0"), grpc.Logger(log.NewStdLogger(io.Discard)))
+			testpb.RegisterTestServiceServer(srv, echoService{})
+			ep, err := srv.Endpoint()
+			if err != nil {
+				b.Fatal(err)
+			}
+			go func() { _ = srv.Start(context.Background()) }()
+			defer srv.Stop(context.Background())
+			cc, err := grpc.DialInsecure(context.Background(), grpc.WithEndpoint(ep.String()), grpc.WithMiddleware(tc.ms...))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cc.Close()
+			runEcho(b, cc)
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		ms   []middleware.Middleware
+	}{
+		{"http/none", nil},
+		{"http/retry", []middleware.Middleware{retry.Client()}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := http.NewServer(http.Address("127.0.0.1:0"), http.Logger(log.NewStdLogger(io.Discard)))
+			srv.Route("/").GET("/hello/{name}", func(ctx http.Context) error {
+				reply := helloReply{Message: "Hello " + ctx.PathValue("name")}
+				return ctx.Result(200, &reply)
+			})
+			ep, err := srv.Endpoint()
+			if err != nil {
+				b.Fatal(err)
+			}
+			go func() { _ = srv.Start(context.Background()) }()
+			defer srv.Stop(context.Background())
+			c, err := http.NewClient(context.Background(), http.WithEndpoint(ep.String()), http.WithMiddleware(tc.ms...))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			var out helloReply
+			if err := c.Invoke(ctx, "GET", "/hello/zelos", nil, &out); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Invoke(ctx, "GET", "/hello/zelos", nil, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
