@@ -18,7 +18,9 @@ func LivenessPaths(paths ...string) ServerOption {
 
 // ReadinessPaths sets the paths answering the readiness probe, /readyz
 // and /health (the path the tutorial's Deployment probes) by default. With
-// no paths there is no readiness probe.
+// no paths there is no readiness probe. /health is readiness, not
+// liveness: point a livenessProbe at /healthz, so that a drain or a failing
+// dependency check never gets the container restarted.
 func ReadinessPaths(paths ...string) ServerOption {
 	return func(s *Server) { s.probes.ready, s.probes.readySet = slices.Clone(paths), true }
 }

@@ -49,6 +49,11 @@ func TestProbesWithoutUserCode(t *testing.T) {
 			t.Fatalf("got %d %s", r.status, r.body)
 		}
 	})
+	t.Run("no pprof on the public port", func(t *testing.T) {
+		if r := do(t, c, "GET", base+"/debug/pprof/", "", ""); r.status != 404 {
+			t.Fatalf("/debug/pprof/ = %d, want 404: pprof belongs on the admin server", r.status)
+		}
+	})
 	t.Run("probes skip the middleware chain", func(t *testing.T) {
 		if n := calls.Load(); n != 0 {
 			t.Fatalf("middleware ran %d times for probes", n)
