@@ -15,9 +15,9 @@
 // errors, nor the 503 of an open circuit breaker.
 //
 // The caller's deadline always wins: the middleware never sleeps past it,
-// and does not start an attempt that cannot finish before it (one that has
-// less time left than the previous attempt took, or than the per-try
-// timeout).
+// and does not start an attempt that cannot finish before it: one that
+// would have less time left than the previous attempt took (or than the
+// per-try timeout, if that is shorter).
 //
 // Retries cannot multiply an outage across hops:
 //   - A retry budget (resilience/budget, one per Client) lets retries be at
