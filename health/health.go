@@ -247,6 +247,19 @@ func FromContext(ctx context.Context) (*Status, bool) {
 	return st, ok
 }
 
+// ForServer returns the Status the probes of a server started with ctx
+// follow: the App's, if ctx has one, else a new Status of the server's
+// own, already Serving, which the server sets to Stopping when its Stop
+// begins; own reports which. An App's Status is the App's to set.
+func ForServer(ctx context.Context) (st *Status, own bool) {
+	if st, ok := FromContext(ctx); ok {
+		return st, false
+	}
+	st = NewStatus()
+	st.Set(Serving)
+	return st, true
+}
+
 // LivenessHandler answers 200 "ok" to every request: a process that can
 // answer is alive. It does not follow the readiness state on purpose: a
 // service that is starting, draining or whose database is down must not be

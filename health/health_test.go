@@ -149,6 +149,18 @@ func TestContext(t *testing.T) {
 	}
 }
 
+func TestForServer(t *testing.T) {
+	st, own := health.ForServer(context.Background())
+	if !own || st.State() != health.Serving {
+		t.Fatalf("without an App: own=%v state=%v, want a serving status of its own", own, st.State())
+	}
+	app := health.NewStatus()
+	st, own = health.ForServer(health.NewContext(context.Background(), app))
+	if own || st != app {
+		t.Fatalf("with an App: own=%v, same=%v", own, st == app)
+	}
+}
+
 func get(t *testing.T, h http.Handler, method, target string) (int, string, http.Header) {
 	t.Helper()
 	rec := httptest.NewRecorder()

@@ -164,13 +164,8 @@ func (s *Server) Start(ctx context.Context) error {
 		s.mu.Unlock()
 		return err
 	}
-	st, ok := health.FromContext(ctx)
-	if !ok {
-		st = health.NewStatus()
-		st.Set(health.Serving)
-		s.own = true
-	}
-	s.status = st
+	st, own := health.ForServer(ctx)
+	s.status, s.own = st, own
 	hs := &http.Server{
 		Handler:           s.handler(st),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -66,13 +66,8 @@ type probeStatus struct {
 // start picks the Status readiness follows: the App's, or one of the
 // server's own, which serves from now on.
 func (p *probeSet) start(ctx context.Context) {
-	if st, ok := health.FromContext(ctx); ok {
-		p.status.Store(&probeStatus{Status: st})
-		return
-	}
-	st := health.NewStatus()
-	st.Set(health.Serving)
-	p.status.Store(&probeStatus{Status: st, own: true})
+	st, own := health.ForServer(ctx)
+	p.status.Store(&probeStatus{Status: st, own: own})
 }
 
 // stop makes a server's own Status unready. An App's Status was already
