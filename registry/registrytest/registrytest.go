@@ -84,8 +84,8 @@ import (
 type Harness struct {
 	// NewRegistrar returns a new Registrar, as one process would hold: a
 	// Registrar of its own, with its own client, connection or session
-	// where the backend has them, so that Crash can kill it alone. The
-	// harness releases it when t ends (t.Cleanup).
+	// where the backend has them, so that Crash can kill it alone. Release
+	// it with t.Cleanup: the suite closes nothing itself.
 	NewRegistrar func(t *testing.T) registry.Registrar
 	// NewDiscovery returns a Discovery of the same backend. It may be the
 	// same value as a Registrar, or another client.
