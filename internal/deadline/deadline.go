@@ -13,15 +13,13 @@
 // costs one allocation, or none when the Context is embedded in a struct
 // the server allocates anyway.
 //
-// Once Done is called, a Context costs more than context.WithTimeout (7
-// allocs against 5: the channel, the timer and a watch on the parent come
-// on top of the Context). So it suits server requests, most of which never
+// Once Done is called, a Context costs one allocation more than
+// context.WithTimeout (6 against 5: it makes one then). So it suits server requests, most of which never
 // wait on Done, and not client calls: grpc-go and net/http always do.
 package deadline
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -32,19 +30,17 @@ import (
 // is done. Its methods are safe for concurrent use.
 //
 // One difference from context.WithDeadline: context.Cause reports the
-// parent's cause, not context.DeadlineExceeded, because Context cannot
-// answer the standard library's private cancelCtx key.
+// parent's cause (nil if the parent is not done) rather than
+// context.DeadlineExceeded, because Context cannot answer the standard
+// library's private cancelCtx key.
 type Context struct {
 	parent   context.Context
 	deadline time.Time
 
-	mu    sync.Mutex
-	armed bool          // done, timer and stop are set
-	done  chan struct{} // closed when err is set, once armed
-	err   error
-	timer *time.Timer
-	stop  func() bool // stops the parent's AfterFunc
-	after []*afterFunc
+	mu     sync.Mutex
+	err    error           // latched by Err before Done was called
+	inner  context.Context // context.WithDeadline(parent, deadline), made by Done
+	cancel context.CancelFunc
 }
 
 // New returns a Context over parent with deadline dl.
@@ -67,39 +63,14 @@ func (c *Context) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c *Context) Value(key any) any { return c.parent.Value(key) }
 
 // Err implements context.Context. Until Done is called it is worked out
-// from the clock and the parent; once Done was called it follows the
-// channel, as the context package requires.
+// from the clock and the parent; after, it is the channel's, as the
+// context package requires.
 func (c *Context) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil || c.armed {
-		return c.err
+	if c.inner != nil {
+		return c.inner.Err()
 	}
-	if err := c.parent.Err(); err != nil {
-		c.err = err
-	} else if !time.Now().Before(c.deadline) {
-		c.err = context.DeadlineExceeded
-	}
-	return c.err
-}
-
-// Done implements context.Context. The first call makes the channel, and
-// the timer and parent watch that close it.
-func (c *Context) Done() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.arm()
-	return c.done
-}
-
-// arm makes the channel, closed at once if c is already done. c.mu is
-// held.
-func (c *Context) arm() {
-	if c.armed {
-		return
-	}
-	c.armed = true
-	c.done = make(chan struct{})
 	if c.err == nil {
 		if err := c.parent.Err(); err != nil {
 			c.err = err
@@ -107,51 +78,29 @@ func (c *Context) arm() {
 			c.err = context.DeadlineExceeded
 		}
 	}
-	if c.err != nil {
-		close(c.done)
-		return
-	}
-	c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
-	c.stop = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+	return c.err
 }
 
-// cancel ends c with err, unless it has ended already.
-func (c *Context) cancel(err error) {
+// Done implements context.Context. The first call makes the timer and
+// channel: a context.WithDeadline, which is done at once if Err already
+// reported c done (the deadline passed, or the parent is done), so that
+// the two agree.
+func (c *Context) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
-		return
-	}
-	c.err = err
-	close(c.done)
-	c.release()
-	for _, a := range c.after {
-		go a.f()
-	}
-	c.after = nil
+	return c.arm().Done()
 }
 
-// Release stops the timer and the parent watch, if Done made them. Call
-// it when the request is done; c stays usable (it just will not be
-// canceled by its deadline anymore unless asked again).
-func (c *Context) Release() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.release()
-}
-
-func (c *Context) release() {
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
+// arm returns the inner context, making it first. c.mu is held.
+func (c *Context) arm() context.Context {
+	if c.inner == nil {
+		c.inner, c.cancel = context.WithDeadline(c.parent, c.deadline)
+		if c.err == context.Canceled {
+			c.cancel() // released before Done was called
+		}
 	}
-	if c.stop != nil {
-		c.stop()
-		c.stop = nil
-	}
+	return c.inner
 }
-
-type afterFunc struct{ f func() }
 
 // AfterFunc runs f in its own goroutine once c is done, and returns a
 // function that stops that, reporting whether it did. The context package
@@ -159,23 +108,20 @@ type afterFunc struct{ f func() }
 // start a goroutine to watch c's channel.
 func (c *Context) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
+	inner := c.arm()
+	c.mu.Unlock()
+	return context.AfterFunc(inner, f)
+}
+
+// Release cancels c, as the CancelFunc of context.WithDeadline does, and
+// stops its timer if Done made one. Call it when the request is done.
+func (c *Context) Release() {
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.arm()
-	if c.err != nil {
-		go f()
-		return func() bool { return false }
-	}
-	a := &afterFunc{f: f}
-	c.after = append(c.after, a)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		i := slices.Index(c.after, a)
-		if i < 0 {
-			return false
-		}
-		c.after = slices.Delete(c.after, i, i+1)
-		return true
+	if c.cancel != nil {
+		c.cancel()
+	} else if c.err == nil {
+		c.err = context.Canceled
 	}
 }
 

@@ -140,14 +140,27 @@ func TestDerivedContexts(t *testing.T) {
 }
 
 func TestRelease(t *testing.T) {
-	c := deadline.New(context.Background(), time.Now().Add(20*time.Millisecond))
-	done := c.Done()
-	c.Release()
-	select {
-	case <-done:
-		t.Error("a released context was canceled by its timer")
-	case <-time.After(40 * time.Millisecond):
-	}
+	t.Run("after Done", func(t *testing.T) {
+		c := deadline.New(context.Background(), time.Now().Add(time.Hour))
+		done := c.Done()
+		c.Release()
+		<-done
+		if c.Err() != context.Canceled {
+			t.Errorf("Err = %v; want Canceled, as after a WithTimeout's cancel", c.Err())
+		}
+	})
+	t.Run("before Done", func(t *testing.T) {
+		c := deadline.New(context.Background(), time.Now().Add(time.Hour))
+		c.Release()
+		if c.Err() != context.Canceled {
+			t.Errorf("Err = %v; want Canceled", c.Err())
+		}
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Error("Done of a released context is not closed")
+		}
+	})
 }
 
 func TestFormatParse(t *testing.T) {

@@ -29,7 +29,7 @@ func Client(d time.Duration) middleware.Middleware { return timeout(d, false) }
 
 // timeout bounds the calls of the chain to d. lazy picks internal/deadline
 // over context.WithTimeout: cheaper while nothing waits on Done, dearer
-// (7 allocs against 5) once something does, as both clients' transports
+// (6 allocs against 5) once something does, as both clients' transports
 // always do.
 func timeout(d time.Duration, lazy bool) middleware.Middleware {
 	return func(next middleware.Handler) middleware.Handler {
