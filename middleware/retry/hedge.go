@@ -32,7 +32,7 @@ func canHedge(ctx context.Context) bool {
 type result struct {
 	reply any
 	err   error
-	win   func() // nil without a Forker
+	win   func() // makes this attempt the call's (a no-op without a Forker)
 }
 
 // hedged runs the call with a backup attempt every r.hedge while none has
