@@ -137,12 +137,17 @@ func (f *fakeEureka) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := body.Instance
-	// Eureka refuses an instance without these (InstanceInfo validation).
-	for _, k := range []string{"instanceId", "hostName", "app", "ipAddr", "vipAddress", "status", "dataCenterInfo"} {
+	// Eureka answers 400 to an instance without these, or whose data
+	// center has no name.
+	for _, k := range []string{"instanceId", "hostName", "app", "ipAddr", "dataCenterInfo"} {
 		if v, ok := in[k]; !ok || v == "" || v == nil {
 			http.Error(w, "missing "+k, http.StatusBadRequest)
 			return
 		}
+	}
+	if dc, _ := in["dataCenterInfo"].(map[string]any); dc["name"] == nil || dc["name"] == "" {
+		http.Error(w, "missing dataCenterInfo name", http.StatusBadRequest)
+		return
 	}
 	app := r.PathValue("app")
 	if !strings.EqualFold(in["app"].(string), app) {
