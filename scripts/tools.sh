@@ -20,6 +20,9 @@ command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 # Headless Chromium (Debian's chromium) runs tests/browser's CORS proof.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# A real ZooKeeper (Debian's zookeeper, with its Java runtime) for
+# contrib/registry/zookeeper; the tests start and stop it themselves.
+[ -f /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
