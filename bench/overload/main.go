@@ -12,27 +12,33 @@
 //	cd bench && go run ./overload -d 3s      # shorter runs
 //	cd bench && go run ./overload -loads 3   # only 3×
 //
-// The handler costs about 1.2 ms of CPU (-cost 10000 sha256 rounds). The
-// cost of a rejection bounds what the limiter can save: at 3× every served
-// request comes with two rejected ones, each a full HTTP round trip through
-// the server's read, routing and 429 reply, tens of µs. With -cost 2000
-// (0.45 ms) that overhead alone takes a tenth or more of the core at 3×.
+// The handler costs about 2 ms of CPU (-cost 20000 sha256 rounds). The
+// cost of a rejection bounds what the limiter can save: at m× every served
+// request comes with m−1 rejected ones, each a full HTTP round trip through
+// the server's read, routing and 429 reply, so goodput is at most
+// 1 − (m−1)·reject/serve of the capacity. OVERLOAD_DEBUG measured a
+// rejection at about 55 µs of server CPU against about 970 µs for a
+// request of -cost 10000: a bound of 89% at 3×, 95% with the default.
 //
 // The handler yields (runtime.Gosched) every 250 rounds, -yield, as a
 // handler that logs, reads a cache or calls a database does. With -yield 0
-// the limiter cannot help, and the table shows it: on GOMAXPROCS=1 a
-// handler that never blocks runs to its end before the next request is
-// even read, so the limiter sees at most one request in flight while the
+// the limiter can barely help: on GOMAXPROCS=1 a handler that never blocks
+// runs to its end before the next request is even read (unless it outlasts
+// Go's 10 ms preemption slice, or the OS takes the core away mid-request), so the limiter sees at most one request in flight while the
 // queue builds in the Go scheduler and the kernel's socket buffers, where
 // no in-process concurrency limit can see it.
 //
-// The machine's load average before and after is printed with the table,
-// and each step measures the capacity again around itself: on a machine
-// shared with other work the capacity moves from one step to the next.
+// The machine's load average before and after is printed with the table.
+// On a machine shared with other work the server's share of its core moves
+// from one step to the next, so each step also reports the CPU the server
+// got (from its own rusage, GET /cpu) and goodput against the replies that
+// CPU serves at the cost per reply measured with the capacity.
 //
 // It needs Linux, taskset (util-linux) and two cores; it sends traffic only
-// to 127.0.0.1. OVERLOAD_DEBUG=1 makes each limited server print its CPU
-// reading, in-flight count and limit every 500 ms to stderr.
+// to 127.0.0.1. OVERLOAD_DEBUG=1 makes each server print, every 500 ms to
+// stderr, the requests served (and, limited, rejected) and its CPU seconds,
+// and a limited one its CPU reading, in-flight count and limit: enough to
+// work out the CPU cost of a rejection.
 package main
 
 import (
@@ -51,6 +57,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zelos-go/zelos/log"
@@ -64,7 +71,7 @@ func main() {
 	role := flag.String("role", "", "internal: server or drive")
 	addr := flag.String("addr", "127.0.0.1:0", "internal: server address")
 	limit := flag.Bool("limit", false, "internal: server uses the adaptive limiter")
-	cost := flag.Int("cost", 10000, "sha256 rounds per request (about 0.1 µs each; see the package doc)")
+	cost := flag.Int("cost", 20000, "sha256 rounds per request (about 0.1 µs each; see the package doc)")
 	yield := flag.Int("yield", 250, "runtime.Gosched every this many rounds (0: never; see the package doc)")
 	d := flag.Duration("d", 6*time.Second, "duration of each load step")
 	slo := flag.Duration("slo", time.Second, "latency objective of a good reply")
@@ -101,21 +108,34 @@ func serve(addr string, limit bool, w work) {
 	lis, err := net.Listen("tcp", addr)
 	must(err)
 	var mws []middleware.Middleware
+	var served, rejected atomic.Int64
+	debug := os.Getenv("OVERLOAD_DEBUG") != ""
 	if limit {
 		cpu, err := bbr.NewProcessCPU()
 		must(err)
 		l := bbr.New(bbr.WithCPU(cpu))
-		if os.Getenv("OVERLOAD_DEBUG") != "" {
+		if debug {
 			go func() {
 				for range time.Tick(500 * time.Millisecond) {
-					fmt.Fprintf(os.Stderr, "cpu %.2f inflight %d max %d\n", cpu.Usage(), l.InFlight(), l.MaxInFlight())
+					fmt.Fprintf(os.Stderr, "cpu %.2f inflight %d max %d served %d rejected %d cpu-s %.2f\n",
+						cpu.Usage(), l.InFlight(), l.MaxInFlight(), served.Load(), rejected.Load(), cpuSeconds())
 				}
 			}()
 		}
-		mws = append(mws, ratelimit.Server(ratelimit.WithLimiter(bbrLimiter{l})))
+		mws = append(mws, ratelimit.Server(ratelimit.WithLimiter(bbrLimiter{l, &rejected})))
+	} else if debug {
+		go func() {
+			for range time.Tick(500 * time.Millisecond) {
+				fmt.Fprintf(os.Stderr, "served %d cpu-s %.2f\n", served.Load(), cpuSeconds())
+			}
+		}()
 	}
 	srv := http.NewServer(http.Listener(lis), http.Logger(log.NewStdLogger(io.Discard)), http.Middleware(mws...))
+	srv.Route("/").GET("/cpu", func(ctx http.Context) error {
+		return ctx.String(200, strconv.FormatFloat(cpuSeconds(), 'f', -1, 64))
+	})
 	srv.Route("/").GET("/work", func(ctx http.Context) error {
+		served.Add(1)
 		sum := sha256.Sum256([]byte("zelos"))
 		for i := range w.cost {
 			sum = sha256.Sum256(sum[:])
@@ -131,14 +151,27 @@ func serve(addr string, limit bool, w work) {
 
 // bbrLimiter is ratelimit.NewBBR's adapter, over a limiter the harness
 // can also read for -debug.
-type bbrLimiter struct{ l *bbr.Limiter }
+type bbrLimiter struct {
+	l        *bbr.Limiter
+	rejected *atomic.Int64
+}
 
 func (b bbrLimiter) Allow(context.Context) (ratelimit.DoneFunc, error) {
 	t, err := b.l.Allow()
 	if err != nil {
+		b.rejected.Add(1)
 		return nil, ratelimit.ErrLimitExceeded
 	}
 	return func() { b.l.Done(t) }, nil
+}
+
+// cpuSeconds returns the CPU time the process used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // startServer runs a server process on CPU 0 and returns its base URL.
@@ -250,22 +283,27 @@ func drive(w work, d, slo time.Duration, loads []float64) {
 	url, stop := startServer(false, w)
 	time.Sleep(200 * time.Millisecond)
 	capacity(url, time.Second) // warm up
+	cpu0 := cpuOf(url)
 	c := capacity(url, d)
+	perReply := (cpuOf(url) - cpu0) / (c * d.Seconds())
 	stop()
-	fmt.Printf("capacity: %.0f replies/s (server on 1 core, %d sha256 rounds per request, yield every %d)\n\n", c, w.cost, w.yield)
-	fmt.Println("| load | limiter | offered/s | goodput/s | goodput/capacity | capacity around the step | goodput/that | rejected/s | failed/s | p99 admitted |")
+	fmt.Printf("capacity: %.0f replies/s, %.0f µs of server CPU each (server on 1 core, %d sha256 rounds per request, yield every %d)\n\n",
+		c, perReply*1e6, w.cost, w.yield)
+	fmt.Println("| load | limiter | offered/s | goodput/s | goodput/capacity | server CPU (cores) | goodput/what that CPU serves | rejected/s | failed/s | p99 admitted |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, mult := range loads {
 		for _, limit := range []bool{false, true} {
 			url, stop := startServer(limit, w)
 			time.Sleep(200 * time.Millisecond)
-			// The closed loops before and after warm the limiter's estimate
-			// and the caches, and measure the capacity around the step: on
-			// a machine shared with other work it moves from one step to
-			// the next, and goodput is judged against it as well.
-			before := capacity(url, time.Second)
+			capacity(url, time.Second) // warm the limiter's estimate as well as the caches
+			// On a machine shared with other work the server gets a share of
+			// its core that moves from one step to the next, so goodput is
+			// also judged against the replies the CPU it did get serves at
+			// the calibration's cost per reply.
+			cpu0, t0 := cpuOf(url), time.Now()
 			r := offer(url, mult*c, d, slo)
-			now := (before + capacity(url, time.Second)) / 2
+			used := cpuOf(url) - cpu0
+			cores := used / time.Since(t0).Seconds()
 			stop()
 			name := "none"
 			if limit {
@@ -273,10 +311,31 @@ func drive(w work, d, slo time.Duration, loads []float64) {
 			}
 			s := d.Seconds()
 			good := float64(r.good) / s
-			fmt.Printf("| %.0f× | %s | %.0f | %.0f | %.0f%% | %.0f | %.0f%% | %.0f | %.0f | %v |\n", mult, name, mult*c,
-				good, 100*good/c, now, 100*good/now, float64(r.rejected)/s, float64(r.failed)/s, r.p99.Round(time.Millisecond))
+			fmt.Printf("| %.0f× | %s | %.0f | %.0f | %.0f%% | %.2f | %.0f%% | %.0f | %.0f | %v |\n", mult, name, mult*c,
+				good, 100*good/c, cores, 100*float64(r.good)*perReply/used, float64(r.rejected)/s, float64(r.failed)/s, r.p99.Round(time.Millisecond))
 		}
 	}
+}
+
+// cpuOf returns the CPU seconds the server of url has used, asking again
+// while its limiter rejects the question.
+func cpuOf(url string) float64 {
+	u := strings.TrimSuffix(url, "/work") + "/cpu"
+	for range 1000 {
+		res, err := nethttp.Get(u)
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				v, err := strconv.ParseFloat(string(b), 64)
+				must(err)
+				return v
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	must(fmt.Errorf("%s: no answer", u))
+	return 0
 }
 
 // multiples parses the -loads list.
