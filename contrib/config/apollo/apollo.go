@@ -34,6 +34,7 @@ package apollo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -102,8 +103,9 @@ func WithClientIP(ip string) Option {
 // WithHTTPClient sets the HTTP client of the requests, for TLS settings or
 // a proxy. Its Timeout should be zero or over a minute, since the config
 // service holds notification polls for 60 seconds; the Source bounds each
-// request with a deadline of its own. The default is a client on
-// http.DefaultTransport.
+// request with a deadline of its own. The default is a client on a clone of
+// http.DefaultTransport, whose idle connections the Source closes when no
+// Watcher is left.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) { o.client = c }
 }
@@ -111,12 +113,26 @@ func WithHTTPClient(c *http.Client) Option {
 // Source reads namespaces from Apollo's config service. It is safe for
 // concurrent use.
 type Source struct {
-	o        options
-	base     *url.URL // endpoint; nil when it is missing or invalid
-	badOpt   error    // the reason base or the options are unusable
-	spaces   []namespace
-	mu       sync.Mutex
-	releases map[string]release // last release read per namespace; guarded by mu
+	o         options
+	base      *url.URL // endpoint; nil when it is missing or invalid
+	badOpt    error    // the reason base or the options are unusable
+	spaces    []namespace
+	transport *http.Transport // the Source's own, unless WithHTTPClient
+	mu        sync.Mutex
+	releases  map[string]release // last release read per namespace; guarded by mu
+	watching  int                // watchers not stopped; guarded by mu
+}
+
+// idle closes the idle connections of the Source's own transport when no
+// watcher is left, so that a closed config.Config leaves no connection (and
+// no goroutine) behind; the next request dials again.
+func (s *Source) idle() {
+	s.mu.Lock()
+	watching := s.watching
+	s.mu.Unlock()
+	if s.transport != nil && watching == 0 {
+		s.transport.CloseIdleConnections()
+	}
 }
 
 // NewSource returns a Source for the given options. Missing or invalid
@@ -134,7 +150,15 @@ func NewSource(opts ...Option) *Source {
 		s.o.namespaces = []string{"application"}
 	}
 	if s.o.client == nil {
-		s.o.client = &http.Client{}
+		// A transport of its own, so that the Source can close its idle
+		// connections when it is no longer watched without touching other
+		// users of http.DefaultTransport.
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			s.transport = dt.Clone()
+			s.o.client = &http.Client{Transport: s.transport}
+		} else {
+			s.o.client = &http.Client{}
+		}
 	}
 	s.badOpt = s.init()
 	return s
@@ -183,6 +207,7 @@ func (s *Source) Load() ([]*config.KeyValue, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
+	defer s.idle()
 	return s.load(ctx, nil)
 }
 
@@ -206,12 +231,24 @@ func (s *Source) Watch() (config.Watcher, error) {
 // (see fetch).
 func (s *Source) load(ctx context.Context, ids map[string]int64) ([]*config.KeyValue, error) {
 	kvs := make([]*config.KeyValue, 0, len(s.spaces)+1)
+	missing := 0
 	for _, ns := range s.spaces {
 		id, ok := ids[ns.request]
 		if !ok {
 			id = -1
 		}
 		rel, err := s.fetch(ctx, ns, id)
+		if errors.Is(err, errNoRelease) {
+			// A namespace without a release has no keys, as a deleted file
+			// has none; only when no namespace has one is it more likely a
+			// wrong app ID, cluster or endpoint.
+			missing++
+			if missing == len(s.spaces) {
+				return nil, fmt.Errorf("apollo: no namespace of app %q cluster %q has a release (404): check WithAppID, WithCluster and WithEndpoint: %w",
+					s.o.appID, s.o.cluster, err)
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -383,18 +383,27 @@ func TestOutage(t *testing.T) {
 			t.Errorf("Next = %s, %v", v, r.err)
 		}
 	})
-	t.Run("a failing read after a notification is retried", func(t *testing.T) {
+	t.Run("an unpublished namespace has no keys", func(t *testing.T) {
 		// The namespace's release is gone: the read after the notification
-		// answers 404, and the next call reads again once it is back.
+		// answers 404 and the namespace drops out; the others stay.
 		f.unpublish("redis")
 		r := waitNext(t, goNext(w))
-		if r.err == nil || !strings.Contains(r.err.Error(), "404") {
-			t.Fatalf("Next = %v, want a 404 error", r.err)
+		if r.err != nil || valueOf(r.kvs, "redis") != "" || !strings.Contains(valueOf(r.kvs, "mysql"), "during-outage") {
+			t.Fatalf("Next = %v, %v; want mysql and no redis", r.kvs, r.err)
 		}
 		f.publish("redis", map[string]string{"addr": "back"})
 		r = waitNext(t, goNext(w))
 		if v := valueOf(r.kvs, "redis"); r.err != nil || !strings.Contains(v, "back") {
 			t.Errorf("Next = %s, %v", v, r.err)
+		}
+	})
+	t.Run("no namespace left is an error", func(t *testing.T) {
+		for _, ns := range []string{"application", "mysql", "redis"} {
+			f.unpublish(ns)
+		}
+		r := waitNext(t, goNext(w))
+		if r.err == nil || !strings.Contains(r.err.Error(), "no namespace") {
+			t.Fatalf("Next = %v, want a no-namespace error", r.err)
 		}
 	})
 }

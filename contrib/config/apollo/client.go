@@ -29,6 +29,10 @@ const (
 	maxBody = 32 << 20
 )
 
+// errNoRelease is a 404 for a namespace: Apollo has no such namespace, or
+// it has no release yet (or any more).
+var errNoRelease = errors.New("404 Not Found: no such namespace, or it has no release")
+
 // release is the body of GET /configs/{appId}/{cluster}/{namespace}.
 type release struct {
 	AppID          string            `json:"appId"`
@@ -81,8 +85,10 @@ func (s *Source) fetch(ctx context.Context, ns namespace, id int64) (release, er
 		}
 		return last, nil
 	case status == http.StatusNotFound:
-		return release{}, fmt.Errorf("apollo: read namespace %q of app %q cluster %q: 404 Not Found: no such namespace, or it has no release yet",
-			ns.request, s.o.appID, s.o.cluster)
+		s.mu.Lock()
+		delete(s.releases, ns.request)
+		s.mu.Unlock()
+		return release{}, fmt.Errorf("apollo: read namespace %q: %w", ns.request, errNoRelease)
 	}
 	if rel.Configurations == nil {
 		rel.Configurations = map[string]string{}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/zelos-go/zelos/config"
@@ -24,6 +25,7 @@ type watcher struct {
 	s      *Source
 	ctx    context.Context
 	cancel context.CancelFunc
+	once   sync.Once
 	// ids are the notification IDs of the namespaces as last read, by
 	// request name; -1, Apollo's "none yet", makes the first poll answer
 	// at once with the current IDs. Only Next touches ids and last.
@@ -34,6 +36,9 @@ type watcher struct {
 func newWatcher(s *Source) (*watcher, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watcher{s: s, ctx: ctx, cancel: cancel, ids: map[string]int64{}}
+	s.mu.Lock()
+	s.watching++
+	s.mu.Unlock()
 	for _, ns := range s.spaces {
 		w.ids[ns.request] = -1
 	}
@@ -43,7 +48,7 @@ func newWatcher(s *Source) (*watcher, error) {
 	defer rcancel()
 	kvs, err := s.load(rctx, nil)
 	if err != nil {
-		cancel()
+		_ = w.Stop()
 		return nil, err
 	}
 	w.last = kvs
@@ -115,7 +120,13 @@ func (w *watcher) pause(d time.Duration) error {
 // Stop cancels a pending poll and makes Next return an error. It is safe to
 // call more than once and from any goroutine.
 func (w *watcher) Stop() error {
-	w.cancel()
+	w.once.Do(func() {
+		w.cancel()
+		w.s.mu.Lock()
+		w.s.watching--
+		w.s.mu.Unlock()
+		w.s.idle()
+	})
 	return nil
 }
 
