@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	nethttp "net/http"
 	"net/http/httptest"
 	"sync"
@@ -11,9 +12,15 @@ import (
 	"testing"
 	"time"
 
+	ggrpc "google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
 	"github.com/zelos-go/zelos/selector"
+	"github.com/zelos-go/zelos/transport/grpc"
 	"github.com/zelos-go/zelos/transport/http"
 )
 
@@ -34,21 +41,16 @@ func TestOutlierErrorRateLoopback(t *testing.T) {
 	if testing.Short() {
 		t.Skip("3 s per balancer")
 	}
-	const (
-		warmUp  = time.Second
-		measure = 2 * time.Second
-		workers = 4
-	)
 	reg := registry.NewInMemory()
 	ctx := context.Background()
 	for i := range 5 {
-		status := nethttp.StatusOK
+		code := nethttp.StatusOK
 		if i == 0 {
-			status = nethttp.StatusServiceUnavailable
+			code = nethttp.StatusServiceUnavailable
 		}
 		srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, _ *nethttp.Request) {
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
+			w.WriteHeader(code)
 			_, _ = io.WriteString(w, `{}`)
 		}))
 		t.Cleanup(srv.Close)
@@ -70,41 +72,100 @@ func TestOutlierErrorRateLoopback(t *testing.T) {
 			}
 			defer c.Close()
 
-			var calls, errs, warmErrs atomic.Int64
-			start := time.Now()
-			var wg sync.WaitGroup
-			for range workers {
-				wg.Go(func() {
-					for {
-						elapsed := time.Since(start)
-						if elapsed >= warmUp+measure {
-							return
-						}
-						err := c.Invoke(ctx, "GET", "/", nil, &struct{}{})
-						switch {
-						case elapsed < warmUp:
-							if err != nil {
-								warmErrs.Add(1)
-							}
-						case err != nil:
-							errs.Add(1)
-							calls.Add(1)
-						default:
-							calls.Add(1)
-						}
+			measureOutlier(t, name, func() error { return c.Invoke(ctx, "GET", "/", nil, &struct{}{}) })
+		})
+	}
+}
+
+// The outlier measurement's phases: the warm-up, then the window measured.
+const (
+	outlierWarmUp  = time.Second
+	outlierMeasure = 2 * time.Second
+)
+
+// measureOutlier runs call from 4 goroutines for the warm-up and the
+// measured window, logs the error rate of the window and fails at 1%.
+func measureOutlier(t *testing.T, name string, call func() error) {
+	t.Helper()
+	var calls, errs, warmErrs atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				elapsed := time.Since(start)
+				if elapsed >= outlierWarmUp+outlierMeasure {
+					return
+				}
+				err := call()
+				switch {
+				case elapsed < outlierWarmUp:
+					if err != nil {
+						warmErrs.Add(1)
 					}
-				})
-			}
-			wg.Wait()
-			rate := float64(errs.Load()) / float64(max(calls.Load(), 1))
-			t.Logf("%s: error rate after %v: %.3f%% (%d of %d calls; %d errors in the warm-up)",
-				name, warmUp, 100*rate, errs.Load(), calls.Load(), warmErrs.Load())
-			if calls.Load() < 200 {
-				t.Fatalf("only %d calls measured: too few to judge a 1%% rate", calls.Load())
-			}
-			if rate >= 0.01 {
-				t.Fatalf("error rate %.3f%%, want under 1%%", 100*rate)
+				case err != nil:
+					errs.Add(1)
+					calls.Add(1)
+				default:
+					calls.Add(1)
+				}
 			}
 		})
 	}
+	wg.Wait()
+	rate := float64(errs.Load()) / float64(max(calls.Load(), 1))
+	t.Logf("%s: error rate after %v: %.3f%% (%d of %d calls; %d errors in the warm-up)",
+		name, outlierWarmUp, 100*rate, errs.Load(), calls.Load(), warmErrs.Load())
+	if calls.Load() < 200 {
+		t.Fatalf("only %d calls measured: too few to judge a 1%% rate", calls.Load())
+	}
+	if rate >= 0.01 {
+		t.Fatalf("error rate %.3f%%, want under 1%%", 100*rate)
+	}
+}
+
+// TestOutlierErrorRateLoopbackGRPC is the same measurement over gRPC, with
+// the default balancer (p2c): 5 grpc-go servers, one failing every call
+// with Unavailable, called through the Zelos gRPC client's discovery
+// balancer, whose picks go through the same selector.
+//
+//	go test -run TestOutlierErrorRateLoopbackGRPC -v ./selector/
+func TestOutlierErrorRateLoopbackGRPC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3 s")
+	}
+	reg := registry.NewInMemory()
+	ctx := context.Background()
+	for i := range 5 {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := ggrpc.NewServer(ggrpc.UnknownServiceHandler(func(_ any, stream ggrpc.ServerStream) error {
+			if err := stream.RecvMsg(new(emptypb.Empty)); err != nil {
+				return err
+			}
+			if i == 0 {
+				return status.Error(codes.Unavailable, "down")
+			}
+			return stream.SendMsg(new(emptypb.Empty))
+		}))
+		go func() { _ = srv.Serve(lis) }()
+		t.Cleanup(srv.Stop)
+		in := &registry.ServiceInstance{ID: fmt.Sprint(i), Name: "outlier", Endpoints: []string{"grpc://" + lis.Addr().String()}}
+		if err := reg.Register(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sel := selector.NewSelector(selector.EjectionTime(500 * time.Millisecond))
+	defer sel.Close()
+	cc, err := grpc.DialInsecure(ctx, grpc.WithEndpoint("discovery:///outlier"), grpc.WithDiscovery(reg),
+		grpc.WithSelector(sel), grpc.WithHealthCheck(false), grpc.WithLogger(log.NewStdLogger(io.Discard)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	measureOutlier(t, "grpc/p2c", func() error {
+		return cc.Invoke(ctx, "/outlier.Service/Call", new(emptypb.Empty), new(emptypb.Empty))
+	})
 }
