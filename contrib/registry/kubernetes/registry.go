@@ -7,7 +7,7 @@
 //	if err != nil { ... }
 //	r := zk8s.New(client)
 //	app := zelos.New(zelos.Registrar(r), ...)
-//	conn, err := grpc.Dial(ctx, grpc.WithEndpoint("discovery:///greeter"), grpc.WithDiscovery(r))
+//	conn, err := grpc.DialInsecure(ctx, grpc.WithEndpoint("discovery:///greeter"), grpc.WithDiscovery(r))
 //
 // # Why registration is a no-op
 //
