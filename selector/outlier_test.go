@@ -68,6 +68,8 @@ func picks(t *testing.T, p selector.Picker, n int, bad func(string) error) map[s
 }
 
 func TestOutlierEjectionEveryBalancer(t *testing.T) {
+	ctx := context.Background()
+	const badAddr = "10.0.0.0:80"
 	for _, name := range balancerNames {
 		t.Run(name, func(t *testing.T) {
 			clk := new(fakeClock)
@@ -75,33 +77,63 @@ func TestOutlierEjectionEveryBalancer(t *testing.T) {
 			p := selector.NewSelector(selector.Balancer(name), selector.EjectionTime(base),
 				selector.EjectClock(clk.now)).Build()
 			p.Apply(outlierNodes(5))
-			bad := failing("10.0.0.0:80")
+			// failBad fails 5 requests on the bad node. A filter leaves only
+			// that node, so every balancer picks it: p2c, left to itself,
+			// soon stops picking a node it saw fail.
+			failBad := func() {
+				t.Helper()
+				for range selector.DefaultEjectAfter {
+					n, done, err := p.Select(ctx, selector.WithNodeFilter(onlyAddr(badAddr)))
+					if err != nil || n.Address() != badAddr {
+						t.Fatalf("Select = %v, %v; want %s", n, err, badAddr)
+					}
+					done(ctx, selector.DoneInfo{Err: errors.ServiceUnavailable("DOWN", "down")})
+				}
+			}
+			bad := failing(badAddr)
 
-			// The failing node gets at most 5 requests before it is ejected.
-			seen := picks(t, p, 200, bad)
-			if got := seen["10.0.0.0:80"]; got != selector.DefaultEjectAfter {
-				t.Fatalf("failing node picked %d times in 200 calls, want %d (then ejected); picks %v", got, selector.DefaultEjectAfter, seen)
+			failBad()
+			if got := picks(t, p, 200, bad)[badAddr]; got != 0 {
+				t.Fatalf("ejected node picked %d times", got)
 			}
-			// Still ejected just before the base time ends.
 			clk.advance(base - time.Nanosecond)
-			if got := picks(t, p, 100, bad)["10.0.0.0:80"]; got != 0 {
-				t.Fatalf("failing node picked %d times while ejected", got)
+			if got := picks(t, p, 100, bad)[badAddr]; got != 0 {
+				t.Fatalf("ejected node picked %d times just before the base time ended", got)
 			}
-			// Back on its own: it fails 5 more times and is ejected for 2×base.
 			clk.advance(time.Nanosecond)
-			if got := picks(t, p, 400, bad)["10.0.0.0:80"]; got != selector.DefaultEjectAfter {
-				t.Fatalf("after the first ejection the failing node was picked %d times, want %d", got, selector.DefaultEjectAfter)
+			if name == p2c.Name {
+				// Whether p2c picks the node again at once is its own call:
+				// its statistics, on the real clock, remember the failures.
+				return
 			}
+			// Back on its own, healthy this time.
+			if got := picks(t, p, 200, failing())[badAddr]; got == 0 {
+				t.Fatal("node not picked again after its ejection ended")
+			}
+			// The second ejection lasts 2×base.
+			failBad()
 			clk.advance(2*base - time.Nanosecond)
-			if got := picks(t, p, 100, bad)["10.0.0.0:80"]; got != 0 {
+			if got := picks(t, p, 100, bad)[badAddr]; got != 0 {
 				t.Fatalf("second ejection ended before 2×base: picked %d times", got)
 			}
-			// Healed: it comes back and stays.
 			clk.advance(time.Nanosecond)
-			if got := picks(t, p, 400, failing())["10.0.0.0:80"]; got == 0 {
-				t.Fatal("healed node never picked again")
+			if got := picks(t, p, 200, failing())[badAddr]; got == 0 {
+				t.Fatal("node not picked again after its second ejection ended")
 			}
 		})
+	}
+}
+
+// TestOutlierConsecutiveFailures: without a filter, a failing node gets
+// exactly 5 requests and is then ejected (round robin, which never avoids
+// it by itself).
+func TestOutlierConsecutiveFailures(t *testing.T) {
+	clk := new(fakeClock)
+	p := selector.NewSelector(selector.Balancer(roundrobin.Name), selector.EjectClock(clk.now)).Build()
+	p.Apply(outlierNodes(5))
+	seen := picks(t, p, 200, failing("10.0.0.0:80"))
+	if got := seen["10.0.0.0:80"]; got != selector.DefaultEjectAfter {
+		t.Fatalf("failing node picked %d times in 200 calls, want %d (then ejected); picks %v", got, selector.DefaultEjectAfter, seen)
 	}
 }
 
@@ -245,4 +277,35 @@ func TestOutlierEjectionBounds(t *testing.T) {
 			t.Fatalf("ejected node picked %d times after an Apply that kept it", got)
 		}
 	})
+}
+
+// countingBalancer is round robin with a DoneFunc of its own, which the
+// outlier ejection must call through.
+type countingBalancer struct {
+	next  atomic.Uint64
+	dones *atomic.Int64
+}
+
+func (b *countingBalancer) Pick(_ context.Context, nodes []selector.WeightedNode) (selector.WeightedNode, selector.DoneFunc, error) {
+	n := nodes[(b.next.Add(1)-1)%uint64(len(nodes))]
+	n.Pick()
+	return n, func(context.Context, selector.DoneInfo) { b.dones.Add(1) }, nil
+}
+
+type countingBuilder struct{ dones *atomic.Int64 }
+
+func (c countingBuilder) Build() selector.LoadBalancer { return &countingBalancer{dones: c.dones} }
+
+func TestOutlierKeepsTheBalancersDone(t *testing.T) {
+	dones := new(atomic.Int64)
+	selector.RegisterBalancer("outlier-test-counting", countingBuilder{dones}, selector.DirectBuilder{})
+	p := selector.NewSelector(selector.Balancer("outlier-test-counting"), selector.EjectClock(new(fakeClock).now)).Build()
+	p.Apply(outlierNodes(3))
+	seen := picks(t, p, 60, failing("10.0.0.0:80"))
+	if got := dones.Load(); got != 60 {
+		t.Fatalf("balancer's DoneFunc called %d times for 60 picks", got)
+	}
+	if got := seen["10.0.0.0:80"]; got != selector.DefaultEjectAfter {
+		t.Fatalf("failing node picked %d times, want %d (then ejected)", got, selector.DefaultEjectAfter)
+	}
 }
