@@ -3,7 +3,9 @@ package selector_test
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/registry"
 	"github.com/zelos-go/zelos/selector"
 	"github.com/zelos-go/zelos/selector/filter"
@@ -81,4 +83,37 @@ func ExampleNewFilterContext() {
 	fmt.Println(node.Address(), node.Version())
 	// Output:
 	// 10.0.0.2:9000 v2
+}
+
+func ExampleEjectAfter() {
+	// An instance with 3 backend failures in a row is left out for 10 s,
+	// 20 s the next time, and so on; at most half of them at once.
+	sl := selector.NewSelector(selector.Balancer(roundrobin.Name),
+		selector.EjectAfter(3), selector.EjectionTime(10*time.Second), selector.MaxEjectedShare(0.5))
+	p := sl.Build()
+	p.Apply([]selector.Node{
+		selector.NewNode("http", "10.0.0.1:8000", nil),
+		selector.NewNode("http", "10.0.0.2:8000", nil),
+	})
+	ctx := context.Background()
+	for range 7 {
+		node, done, err := p.Select(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if node.Address() == "10.0.0.1:8000" {
+			err = errors.ServiceUnavailable("DOWN", "instance down") // what the call returned
+		}
+		done(ctx, selector.DoneInfo{Err: err})
+		fmt.Println(node.Address(), err != nil)
+	}
+	// Output:
+	// 10.0.0.1:8000 true
+	// 10.0.0.2:8000 false
+	// 10.0.0.1:8000 true
+	// 10.0.0.2:8000 false
+	// 10.0.0.1:8000 true
+	// 10.0.0.2:8000 false
+	// 10.0.0.2:8000 false
 }
