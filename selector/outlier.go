@@ -97,9 +97,8 @@ type ejector struct {
 	cfg ejectConfig
 	p   *picker
 
-	// until is the latest end of any ejection. Once the clock passes it no
-	// node is ejected, so Select skips the per-node check: one clock read
-	// is all ejection costs a healthy picker.
+	// until is the latest end of any ejection, 0 when none is in force.
+	// Until then Select checks each node; otherwise it skips the check.
 	until atomic.Int64
 	mu    sync.Mutex // serializes ejections, so the share is never exceeded
 }
@@ -135,13 +134,16 @@ func (h *health) ejected(now int64) bool { return h.until.Load() > now }
 
 // record counts the outcome of one request.
 func (h *health) record(_ context.Context, di DoneInfo) {
-	if di.Abandoned {
-		return
-	}
 	switch {
+	case di.Abandoned:
 	case di.Err == nil || !failure.IsBackend(di.Err):
-		if errors.Code(di.Err) != 499 { // a caller's cancellation says nothing about the node
-			h.consecutive.Store(0)
+		// A caller's cancellation says nothing about the node. The load
+		// first keeps the common case, a success after a success, from
+		// writing to a cache line every request shares.
+		if di.Err == nil || errors.Code(di.Err) != 499 {
+			if h.consecutive.Load() != 0 {
+				h.consecutive.Store(0)
+			}
 		}
 	case h.consecutive.Add(1) >= int64(h.e.cfg.after):
 		h.e.eject(h)
@@ -206,8 +208,20 @@ func (e *ejector) eject(h *health) {
 	}
 }
 
-// anyEjected reports whether some node may be ejected now.
-func (e *ejector) anyEjected() bool { return e.until.Load() > e.cfg.now() }
+// anyEjected reports whether some node may be ejected now. A picker that
+// has no ejection in force skips even the clock read: once the latest
+// ejection is over, until goes back to 0 (unless a new ejection raced in).
+func (e *ejector) anyEjected() bool {
+	u := e.until.Load()
+	if u == 0 {
+		return false
+	}
+	if u > e.cfg.now() {
+		return true
+	}
+	e.until.CompareAndSwap(u, 0)
+	return false
+}
 
 // admit removes the ejected nodes from nodes, in place. If every node is
 // ejected, which the share allows only when nodes were narrowed by
