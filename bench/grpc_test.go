@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"io"
 	"net"
 	"testing"
@@ -15,8 +16,10 @@ import (
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/middleware/logging"
 	"github.com/zelos-go/zelos/middleware/metadata"
+	"github.com/zelos-go/zelos/middleware/metrics"
 	"github.com/zelos-go/zelos/middleware/recovery"
 	"github.com/zelos-go/zelos/middleware/retry"
+	"github.com/zelos-go/zelos/middleware/tracing"
 	"github.com/zelos-go/zelos/transport/grpc"
 	"github.com/zelos-go/zelos/transport/http"
 )
@@ -86,6 +89,21 @@ func BenchmarkGRPC(b *testing.B) {
 	b.Run("zelos-recovery-metadata-logging", zelos(
 		[]middleware.Middleware{recovery.Recovery(recovery.WithLogger(discard)), metadata.Server(), logging.Server(discard)},
 		[]middleware.Middleware{recovery.Recovery(recovery.WithLogger(discard)), metadata.Client(), logging.Client(discard)},
+	))
+	// Observability (issue 10), on the server and the client, beside
+	// recovery+metadata.
+	noopTP, sdkTP, mp := tracenoop.NewTracerProvider(), sdkTracer(), promMeter()
+	b.Run("zelos-recovery-metadata-tracing-noop", zelos(
+		append(observed(), tracing.Server(tracing.WithTracerProvider(noopTP))),
+		append(observedClient(), tracing.Client(tracing.WithTracerProvider(noopTP))),
+	))
+	b.Run("zelos-recovery-metadata-tracing-sdk", zelos(
+		append(observed(), tracing.Server(tracing.WithTracerProvider(sdkTP))),
+		append(observedClient(), tracing.Client(tracing.WithTracerProvider(sdkTP))),
+	))
+	b.Run("zelos-recovery-metadata-metrics-prometheus", zelos(
+		append(observed(), metrics.Server(metrics.WithMeterProvider(mp))),
+		append(observedClient(), metrics.Client(metrics.WithMeterProvider(mp))),
 	))
 }
 

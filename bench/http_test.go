@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"io"
 	nethttp "net/http"
 	"net/http/httptest"
@@ -13,7 +14,9 @@ import (
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/middleware/logging"
 	"github.com/zelos-go/zelos/middleware/metadata"
+	"github.com/zelos-go/zelos/middleware/metrics"
 	"github.com/zelos-go/zelos/middleware/recovery"
+	"github.com/zelos-go/zelos/middleware/tracing"
 	"github.com/zelos-go/zelos/transport/http"
 )
 
@@ -55,6 +58,17 @@ func BenchmarkHTTP(b *testing.B) {
 		}},
 		{"recovery-metadata-logging", func() []middleware.Middleware {
 			return []middleware.Middleware{recovery.Recovery(recovery.WithLogger(discard)), metadata.Server(), logging.Server(discard)}
+		}},
+		// Observability (issue 10): each beside recovery+metadata, so the
+		// difference to that chain is the middleware's own cost.
+		{"recovery-metadata-tracing-noop", func() []middleware.Middleware {
+			return append(observed(), tracing.Server(tracing.WithTracerProvider(tracenoop.NewTracerProvider())))
+		}},
+		{"recovery-metadata-tracing-sdk", func() []middleware.Middleware {
+			return append(observed(), tracing.Server(tracing.WithTracerProvider(sdkTracer())))
+		}},
+		{"recovery-metadata-metrics-prometheus", func() []middleware.Middleware {
+			return append(observed(), metrics.Server(metrics.WithMeterProvider(promMeter())))
 		}},
 	}
 	// The same route without middleware, with and without a 1s server

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	nethttp "net/http"
+	"net/textproto"
 
 	"github.com/zelos-go/zelos/transport"
 )
@@ -25,7 +26,12 @@ type Transporter interface {
 type HeaderCarrier nethttp.Header
 
 // Get returns the first value of key.
-func (h HeaderCarrier) Get(key string) string { return nethttp.Header(h).Get(key) }
+func (h HeaderCarrier) Get(key string) string {
+	if v := h[canonicalKey(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // Set replaces the values of key with value.
 func (h HeaderCarrier) Set(key, value string) { nethttp.Header(h).Set(key, value) }
@@ -43,7 +49,28 @@ func (h HeaderCarrier) Keys() []string {
 }
 
 // Values returns every value of key.
-func (h HeaderCarrier) Values(key string) []string { return nethttp.Header(h).Values(key) }
+func (h HeaderCarrier) Values(key string) []string { return h[canonicalKey(key)] }
+
+// wellKnownKeys maps the lower-case header names that propagators and
+// middleware look up on every request (W3C trace context, baggage,
+// authorization, Zelos's own) to their canonical form. net/http
+// canonicalises a key by building a new string, one allocation per lookup
+// of a lower-case name; this fixed table spares it. It is never written
+// after init.
+var wellKnownKeys = map[string]string{
+	"traceparent": "Traceparent", "tracestate": "Tracestate", "baggage": "Baggage",
+	"authorization": "Authorization", "content-type": "Content-Type", "accept": "Accept",
+	"x-zelos-timeout": "X-Zelos-Timeout", "x-zelos-retry-attempt": "X-Zelos-Retry-Attempt",
+	"origin": "Origin", "user-agent": "User-Agent",
+}
+
+// canonicalKey returns key in net/http's canonical form.
+func canonicalKey(key string) string {
+	if c, ok := wellKnownKeys[key]; ok {
+		return c
+	}
+	return textproto.CanonicalMIMEHeaderKey(key)
+}
 
 // RequestFromServerContext returns the request being served, from the
 // context of a handler or server middleware.
