@@ -30,6 +30,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/internal/failure"
 	"github.com/zelos-go/zelos/middleware"
@@ -63,6 +67,16 @@ type options struct {
 	onStateChange func(name string, from, to breaker.State)
 	newBreaker    func(name string) breaker.Breaker
 	clock         breaker.Clock
+	mp            metric.MeterProvider
+	state         metric.Int64Gauge
+}
+
+// WithMeterProvider sets where the built-in breakers report their state:
+// the gauge zelos.client.circuitbreaker.state (0 closed, 1 open, 2
+// half-open) by breaker name (zelos.circuitbreaker.name). The default is
+// otel.GetMeterProvider() when the middleware is built.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.mp = mp }
 }
 
 // WithCommandName makes every call through this middleware share one
@@ -151,6 +165,11 @@ func Client(opts ...Option) middleware.Middleware {
 	if o.newBreaker == nil {
 		o.newBreaker = o.builtin
 	}
+	if o.mp == nil {
+		o.mp = otel.GetMeterProvider()
+	}
+	o.state, _ = o.mp.Meter("github.com/zelos-go/zelos/middleware/circuitbreaker").Int64Gauge("zelos.client.circuitbreaker.state",
+		metric.WithUnit("{state}"), metric.WithDescription("State of each circuit breaker: 0 closed, 1 open, 2 half-open."))
 	g := &group{o: &o}
 	return func(next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, req any) (any, error) {
@@ -185,9 +204,15 @@ func (o *options) builtin(name string) breaker.Breaker {
 	if o.clock != nil {
 		bo = append(bo, breaker.WithClock(o.clock))
 	}
-	if f := o.onStateChange; f != nil {
-		bo = append(bo, breaker.WithStateChange(func(from, to breaker.State) { f(name, from, to) }))
-	}
+	attrs := metric.WithAttributes(attribute.String("zelos.circuitbreaker.name", name))
+	o.state.Record(context.Background(), int64(breaker.Closed), attrs)
+	f := o.onStateChange
+	bo = append(bo, breaker.WithStateChange(func(from, to breaker.State) {
+		o.state.Record(context.Background(), int64(to), attrs)
+		if f != nil {
+			f(name, from, to)
+		}
+	}))
 	if !o.useRatio {
 		return breaker.NewSRE(bo...)
 	}

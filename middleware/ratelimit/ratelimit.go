@@ -21,6 +21,10 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/resilience/bbr"
@@ -52,6 +56,14 @@ type Option func(*options)
 
 type options struct {
 	limiter Limiter
+	mp      metric.MeterProvider
+}
+
+// WithMeterProvider sets where rejections are counted: the counter
+// zelos.server.ratelimit.rejections, by operation (zelos.operation). The
+// default is otel.GetMeterProvider() when the middleware is built.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.mp = mp }
 }
 
 // WithLimiter sets the limiter. The default is NewBBR().
@@ -70,10 +82,23 @@ func Server(opts ...Option) middleware.Middleware {
 		o.limiter = NewBBR()
 	}
 	l := o.limiter
+	if o.mp == nil {
+		o.mp = otel.GetMeterProvider()
+	}
+	rejections, _ := o.mp.Meter("github.com/zelos-go/zelos/middleware/ratelimit").Int64Counter("zelos.server.ratelimit.rejections",
+		metric.WithUnit("{request}"), metric.WithDescription("Requests the rate limiter rejected."))
 	return func(next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, req any) (any, error) {
 			done, err := l.Allow(ctx)
 			if err != nil {
+				// Operations are the server's routes and methods, a fixed
+				// set, so the label stays bounded; the attribute is built
+				// on the rejection path only.
+				var op string
+				if tr, ok := transport.FromServerContext(ctx); ok {
+					op = tr.Operation()
+				}
+				rejections.Add(ctx, 1, metric.WithAttributes(attribute.String("zelos.operation", op)))
 				return nil, reject(ctx, err)
 			}
 			defer done()

@@ -43,6 +43,10 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/internal/backoff"
 	"github.com/zelos-go/zelos/middleware"
@@ -100,7 +104,14 @@ type options struct {
 	budget    *budget.Budget
 	noBudget  bool
 	clock     backoff.Clock
+	mp        metric.MeterProvider
 }
+
+// WithMeterProvider sets where the retries are counted: the counter
+// zelos.client.retries, by the code of the error retried
+// (zelos.error.code). The default is otel.GetMeterProvider() when the
+// middleware is built.
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(o *options) { o.mp = mp } }
 
 // WithAttempts sets how many times a call may be sent in all, the first
 // included. The default is 3; 1 or less means no retry.
@@ -168,13 +179,39 @@ func Client(opts ...Option) middleware.Middleware {
 	if o.budget == nil && !o.noBudget {
 		o.budget = budget.New()
 	}
+	if o.mp == nil {
+		o.mp = otel.GetMeterProvider()
+	}
+	counter, _ := o.mp.Meter(scope).Int64Counter("zelos.client.retries",
+		metric.WithUnit("{retry}"), metric.WithDescription("Retries sent by the retry middleware."))
 	return func(next middleware.Handler) middleware.Handler {
 		if o.attempts <= 1 {
 			return next
 		}
-		r := &retrier{options: o, next: next}
+		r := &retrier{options: o, next: next, retries: counter}
 		return r.handle
 	}
+}
+
+// scope is the instrumentation scope of the retry counter.
+const scope = "github.com/zelos-go/zelos/middleware/retry"
+
+// retriedCodes are the label sets of the retry counter, built once: the
+// codes retried by default, and "other" for what WithRetryable adds.
+var retriedCodes = map[int][]metric.AddOption{
+	429: {metric.WithAttributes(attribute.Int("zelos.error.code", 429))},
+	503: {metric.WithAttributes(attribute.Int("zelos.error.code", 503))},
+	504: {metric.WithAttributes(attribute.Int("zelos.error.code", 504))},
+	0:   {metric.WithAttributes(attribute.String("zelos.error.code", "other"))},
+}
+
+// countRetry adds one retry of err to the counter.
+func (r *retrier) countRetry(ctx context.Context, err error) {
+	opts, ok := retriedCodes[errors.Code(err)]
+	if !ok {
+		opts = retriedCodes[0]
+	}
+	r.retries.Add(ctx, 1, opts...)
 }
 
 // DefaultRetryable reports whether err is retried by default: a 503 (but
@@ -198,7 +235,8 @@ func DefaultRetryable(err error) bool {
 
 type retrier struct {
 	options
-	next middleware.Handler
+	next    middleware.Handler
+	retries metric.Int64Counter
 }
 
 // call is the state of one logical call, and the context its attempts run
@@ -254,6 +292,7 @@ func (r *retrier) handle(ctx context.Context, req any) (any, error) {
 		if !r.fits(ctx, wait, r.clock.Now().Sub(start)) || (r.budget != nil && !r.budget.Retry()) {
 			return reply, noRetry(err)
 		}
+		r.countRetry(ctx, err)
 		if backoff.Sleep(ctx, r.clock, wait) != nil {
 			return reply, err
 		}
