@@ -5,6 +5,11 @@
 //	grpc.WithMiddleware(tracing.Client(tracing.WithTracerProvider(tp)))
 //	logger = log.With(logger, "trace.id", tracing.TraceID(), "span.id", tracing.SpanID())
 //
+// On the gRPC server, grpc.Middleware runs around streams too, so a stream's
+// server span lasts as long as the stream. On the gRPC client, pass Client to
+// grpc.WithStreamMiddleware as well as grpc.WithMiddleware: the stream's
+// client span covers opening it and carries the trace to the server.
+//
 // The server continues the caller's trace from the request headers (W3C
 // TraceContext and Baggage by default) and the client sends its own. Span
 // names are the operation (/pkg.Service/Method, or an HTTP route's
