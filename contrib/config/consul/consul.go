@@ -144,6 +144,9 @@ func (s *source) get(ctx context.Context, index uint64) ([]*config.KeyValue, uin
 }
 
 // keyValue turns a Consul key into a config.KeyValue (see the package doc).
+// The same mapping is written in contrib/config/etcd: the modules share no
+// package but the core, and two copies of ten lines beat a core API
+// for key names.
 func (s *source) keyValue(key string, value []byte) *config.KeyValue {
 	format := s.format
 	if format == "" {

@@ -133,6 +133,9 @@ func (s *source) get(ctx context.Context) ([]*config.KeyValue, int64, error) {
 }
 
 // keyValue turns an etcd key into a config.KeyValue (see the package doc).
+// The same mapping is written in contrib/config/consul: the modules share no
+// package but the core, and two copies of ten lines beat a core API
+// for key names.
 func (s *source) keyValue(key string, value []byte) *config.KeyValue {
 	format := s.format
 	if format == "" {
