@@ -33,9 +33,13 @@
 //   - naming: InstanceRequest (registerInstance, deregisterInstance),
 //     BatchInstanceRequest, SubscribeServiceRequest, ServiceQueryRequest and
 //     ServiceListRequest, and pushes NotifySubscriberRequest to subscribers
-//     when a service's instances change. Instances are ephemeral, owned by
-//     the connection that registered them, and go when it closes, as Nacos 2
-//     removes the ephemeral instances of a client that disconnected;
+//     when a service's instances change. As in Nacos 2, a connection
+//     publishes one instance per service (registerInstance replaces it,
+//     deregisterInstance removes it) or one list (batchRegisterInstance),
+//     and an instance is known by ip#port#cluster. Instances are ephemeral,
+//     owned by the connection that published them, and go when it closes,
+//     as Nacos 2 removes the ephemeral instances of a client that
+//     disconnected;
 //   - HealthCheckRequest.
 //
 // It is not Nacos: one node, no authentication, no persistent instances,

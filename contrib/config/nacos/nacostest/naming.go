@@ -82,6 +82,15 @@ func (s *Server) serviceChangedLocked(key serviceKey) []push {
 	return out
 }
 
+// dropOwned removes the instances c published.
+func (svc *service) dropOwned(c *conn) {
+	for id, in := range svc.instances {
+		if in.owner == c {
+			delete(svc.instances, id)
+		}
+	}
+}
+
 func instanceID(in instance) string {
 	return in.IP + "#" + strconv.FormatUint(in.Port, 10) + "#" + in.ClusterName
 }
@@ -111,12 +120,17 @@ func (s *Server) instanceRequest(c *conn, body []byte) (string, any, []push) {
 	defer s.mu.Unlock()
 	key := req.key()
 	in := normalize(req.Instance, key, c)
+	// As in Nacos 2, a connection publishes one instance per service with
+	// registerInstance (or a list with batchRegisterInstance), which a
+	// register replaces and a deregister removes whole.
 	switch req.Type {
 	case "registerInstance":
-		s.serviceLocked(key).instances[instanceID(in)] = in
+		svc := s.serviceLocked(key)
+		svc.dropOwned(c)
+		svc.instances[instanceID(in)] = in
 	case "deregisterInstance":
 		if svc := s.services[key]; svc != nil {
-			delete(svc.instances, instanceID(in))
+			svc.dropOwned(c)
 		}
 	default:
 		return typ, failure(codeBadRequest, "unknown instance request type %q", req.Type), nil
@@ -141,12 +155,7 @@ func (s *Server) batchInstance(c *conn, body []byte) (string, any, []push) {
 	defer s.mu.Unlock()
 	key := req.key()
 	svc := s.serviceLocked(key)
-	// A batch replaces what the connection registered in the service.
-	for id, in := range svc.instances {
-		if in.owner == c {
-			delete(svc.instances, id)
-		}
-	}
+	svc.dropOwned(c) // a batch replaces what the connection published in the service
 	for _, in := range req.Instances {
 		in = normalize(in, key, c)
 		svc.instances[instanceID(in)] = in
