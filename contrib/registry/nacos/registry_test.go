@@ -88,6 +88,16 @@ func newClient(t *testing.T, srv *nacostest.Server) naming_client.INamingClient 
 		t.Fatal(err)
 	}
 	t.Cleanup(c.CloseClient)
+	// The SDK connects in NewNamingClient and, once connected, publishes
+	// again what its redo cache holds, on a goroutine of its own. A
+	// registration made in that moment can be undone: the redo may read the
+	// cache before the registration and send after it, and Nacos 2 keeps
+	// the last publish (see the README). Let the redo pass first.
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.ServerHealthy() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
 	return c
 }
 
