@@ -1,0 +1,5 @@
+//go:build race
+
+package nacostest_test
+
+const raceEnabled = true
