@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -102,7 +103,7 @@ func (c *strictCheck) value(path string, tree any, t reflect.Type) {
 		}
 		fields := map[string]structField{}
 		open := c.fields(t, fields, 0)
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			f, ok := fields[c.fold(k)]
 			if !ok {
 				if !open {
@@ -118,7 +119,7 @@ func (c *strictCheck) value(path string, tree any, t reflect.Type) {
 		}
 	case reflect.Map:
 		if m, ok := tree.(map[string]any); ok {
-			for _, k := range sortedKeys(m) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				c.value(joinKey(path, k), m[k], t.Elem())
 			}
 		}
@@ -234,7 +235,7 @@ func (c *strictCheck) message(path string, tree any, md protoreflect.MessageDesc
 	for i := range fields.Len() {
 		known = append(known, string(fields.Get(i).Name()), fields.Get(i).JSONName())
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		fd := fields.ByJSONName(k)
 		if fd == nil {
 			fd = fields.ByName(protoreflect.Name(k))
@@ -254,7 +255,7 @@ func (c *strictCheck) field(path string, v any, fd protoreflect.FieldDescriptor)
 	case fd.IsMap():
 		if vd := fd.MapValue(); vd.Message() != nil {
 			if m, ok := v.(map[string]any); ok {
-				for _, k := range sortedKeys(m) {
+				for _, k := range slices.Sorted(maps.Keys(m)) {
 					c.message(joinKey(path, k), m[k], vd.Message())
 				}
 			}
@@ -269,15 +270,6 @@ func (c *strictCheck) field(path string, v any, fd protoreflect.FieldDescriptor)
 	default:
 		c.message(path, v, fd.Message())
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // nearest returns the known key closest to key, ignoring case, or "" when

@@ -149,8 +149,10 @@ func (s *Status) Watch(fn func(State)) (stop func()) {
 
 // CheckResult is the outcome of one Check.
 type CheckResult struct {
+	// Name is the Check's name.
 	Name string
-	Err  error
+	// Err is what the Check returned: nil if it passed.
+	Err error
 }
 
 // Report is the outcome of a readiness probe.

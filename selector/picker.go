@@ -176,11 +176,16 @@ func (p *picker) Select(ctx context.Context, opts ...SelectOption) (Node, DoneFu
 }
 
 func (p *picker) pick(ctx context.Context, set *nodeSet, nodes []WeightedNode) (Node, DoneFunc, error) {
-	wn, done, err := p.balancer.Pick(ctx, preferUntried(ctx, nodes)) // a retry avoids the nodes tried (tried.go)
+	// A retry avoids the nodes tried (tried.go). The set is looked up once:
+	// each lookup walks the context chain.
+	tried := TriedFromContext(ctx)
+	wn, done, err := p.balancer.Pick(ctx, preferUntried(tried, nodes))
 	if err != nil {
 		return nil, nil, err
 	}
-	recordTried(ctx, wn)
+	if tried != nil {
+		tried.Add(wn.Address())
+	}
 	if done == nil {
 		done = noopDone
 	}

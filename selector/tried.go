@@ -75,18 +75,22 @@ func (t *Tried) has(addr string) bool {
 	return slices.Contains(t.inln[:min(t.n, len(t.inln))], addr) || slices.Contains(t.extra, addr)
 }
 
-// preferUntried returns the nodes not in ctx's Tried set, or all of them
-// when the context has no set, the set is empty, or every node was tried
-// (a retry to a node already tried beats no retry). Only retries pay for
-// the filtered copy.
-func preferUntried(ctx context.Context, nodes []WeightedNode) []WeightedNode {
-	t := TriedFromContext(ctx)
-	if t == nil || t.Len() == 0 || len(nodes) < 2 {
+// preferUntried returns the nodes not in the Tried set t, or all of them
+// when t is nil or empty, or every node was tried (a retry to a node
+// already tried beats no retry). Only retries pay for the filtered copy,
+// and the set is locked once for all the nodes.
+func preferUntried(t *Tried, nodes []WeightedNode) []WeightedNode {
+	if t == nil || len(nodes) < 2 {
+		return nodes
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == 0 {
 		return nodes
 	}
 	var out []WeightedNode
 	for _, n := range nodes {
-		if !t.Contains(n.Address()) {
+		if !t.has(n.Address()) {
 			out = append(out, n)
 		}
 	}
@@ -94,11 +98,4 @@ func preferUntried(ctx context.Context, nodes []WeightedNode) []WeightedNode {
 		return nodes
 	}
 	return out
-}
-
-// recordTried adds the picked node to ctx's Tried set, if it has one.
-func recordTried(ctx context.Context, n Node) {
-	if t := TriedFromContext(ctx); t != nil {
-		t.Add(n.Address())
-	}
 }

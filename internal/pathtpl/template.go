@@ -311,10 +311,7 @@ func isLiteralByte(c byte) bool {
 var errBadEscape = errors.New("invalid percent-escape in literal")
 
 func unescapeLiteral(s string) (string, error) {
-	if strings.IndexByte(s, '%') < 0 {
-		return s, nil
-	}
-	out, ok := unescape(s, false)
+	out, ok := Unescape(s, false)
 	if !ok {
 		return "", errBadEscape
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	nethttp "net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -195,5 +194,3 @@ func BenchmarkServerNoop(b *testing.B) {
 		_, _ = h(ctx, nil)
 	}
 }
-
-var _ = nethttp.MethodGet

@@ -74,13 +74,17 @@ func NewMemoryLimiter(opts ...LimiterOption) *MemoryLimiter {
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.clock == nil {
-		c.clock = monotonic
-	}
 	if c.key != nil {
-		return &MemoryLimiter{keyed: bucket.NewKeyed(c.burst, c.interval, bucket.WithClock(c.clock), bucket.WithMaxKeys(c.maxKeys)), key: c.key}
+		ko := []bucket.KeyedOption{bucket.WithMaxKeys(c.maxKeys)}
+		if c.clock != nil {
+			ko = append(ko, bucket.WithClock(c.clock))
+		}
+		return &MemoryLimiter{keyed: bucket.NewKeyed(c.burst, c.interval, ko...), key: c.key}
 	}
-	return &MemoryLimiter{one: bucket.NewWithClock(c.burst, c.interval, c.clock)}
+	if c.clock != nil {
+		return &MemoryLimiter{one: bucket.NewWithClock(c.burst, c.interval, c.clock)}
+	}
+	return &MemoryLimiter{one: bucket.New(c.burst, c.interval)}
 }
 
 // Allow implements Limiter.
@@ -99,10 +103,6 @@ func (m *MemoryLimiter) Allow(ctx context.Context) (DoneFunc, error) {
 }
 
 func nop() {}
-
-var epoch = time.Now()
-
-func monotonic() int64 { return int64(time.Since(epoch)) }
 
 // RetryAfterError is a rejection that knows when a token will be back.
 type RetryAfterError struct {

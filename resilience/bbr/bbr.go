@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zelos-go/zelos/resilience/internal/mono"
 	"github.com/zelos-go/zelos/resilience/internal/window"
 )
 
@@ -31,10 +32,6 @@ var ErrLimitExceeded = errors.New("resilience/bbr: concurrency limit exceeded")
 
 // Clock returns the current time in nanoseconds on a monotonic scale.
 type Clock func() int64
-
-var epoch = time.Now()
-
-func monotonic() int64 { return int64(time.Since(epoch)) }
 
 // Ticket is handed out by Allow and back to Done.
 type Ticket struct {
@@ -124,7 +121,7 @@ func WithClock(now Clock) Option {
 
 // New returns a Limiter.
 func New(opts ...Option) *Limiter {
-	c := config{window: 10 * time.Second, buckets: 100, threshold: 0.8, cooldown: time.Second, now: monotonic}
+	c := config{window: 10 * time.Second, buckets: 100, threshold: 0.8, cooldown: time.Second, now: mono.Now}
 	for _, o := range opts {
 		o(&c)
 	}

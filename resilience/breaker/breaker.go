@@ -26,6 +26,8 @@ package breaker
 import (
 	"errors"
 	"time"
+
+	"github.com/zelos-go/zelos/resilience/internal/mono"
 )
 
 // ErrOpen is returned by Allow when the breaker rejects a call.
@@ -81,10 +83,6 @@ type Breaker interface {
 // Clock returns the current time in nanoseconds on a monotonic scale.
 type Clock func() int64
 
-var epoch = time.Now()
-
-func monotonic() int64 { return int64(time.Since(epoch)) }
-
 // Option configures a breaker. Options that do not apply to a breaker are
 // ignored by it, as each option's doc says.
 type Option func(*options)
@@ -109,7 +107,7 @@ func defaults() options {
 		timeout:     5 * time.Second,
 		maxRequests: 1,
 		k:           1.5,
-		now:         monotonic,
+		now:         mono.Now,
 	}
 }
 

@@ -18,17 +18,13 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/zelos-go/zelos/resilience/internal/mono"
 )
 
 // Clock returns the current time in nanoseconds on a monotonic scale. Tests
 // pass a fake one; the default reads the monotonic clock.
 type Clock func() int64
-
-// epoch anchors the default clock, so that it reads the monotonic clock
-// (time.Since) and not the wall clock, which can jump.
-var epoch = time.Now()
-
-func monotonic() int64 { return int64(time.Since(epoch)) }
 
 // Bucket is a token bucket. Its methods are safe for concurrent use, and
 // Allow does not allocate.
@@ -47,7 +43,7 @@ type Bucket struct {
 // interval, on the monotonic clock. It panics if burst < 1 or interval <= 0:
 // both are programming errors, found at start-up.
 func New(burst int, interval time.Duration) *Bucket {
-	return NewWithClock(burst, interval, monotonic)
+	return NewWithClock(burst, interval, mono.Now)
 }
 
 // NewWithClock is New on the given clock.

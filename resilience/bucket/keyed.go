@@ -3,6 +3,8 @@ package bucket
 import (
 	"sync"
 	"time"
+
+	"github.com/zelos-go/zelos/resilience/internal/mono"
 )
 
 // DefaultMaxKeys is the default cap on the number of keys a Keyed tracks.
@@ -50,7 +52,7 @@ func WithClock(now Clock) KeyedOption {
 // NewKeyed returns a Keyed whose buckets hold burst tokens and refill burst
 // tokens per interval. It panics on the values New panics on.
 func NewKeyed(burst int, interval time.Duration, opts ...KeyedOption) *Keyed {
-	k := &Keyed{burst: burst, interval: interval, maxKeys: DefaultMaxKeys, now: monotonic}
+	k := &Keyed{burst: burst, interval: interval, maxKeys: DefaultMaxKeys, now: mono.Now}
 	for _, o := range opts {
 		o(k)
 	}

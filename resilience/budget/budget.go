@@ -18,15 +18,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zelos-go/zelos/resilience/internal/mono"
 	"github.com/zelos-go/zelos/resilience/internal/window"
 )
 
 // Clock returns the current time in nanoseconds on a monotonic scale.
 type Clock func() int64
-
-var epoch = time.Now()
-
-func monotonic() int64 { return int64(time.Since(epoch)) }
 
 // Budget is a retry budget. Its methods are safe for concurrent use and do
 // not allocate.
@@ -86,7 +83,7 @@ func WithClock(now Clock) Option {
 
 // New returns a Budget.
 func New(opts ...Option) *Budget {
-	c := config{ratio: 0.1, perSec: 1, ttl: 10 * time.Second, now: monotonic}
+	c := config{ratio: 0.1, perSec: 1, ttl: 10 * time.Second, now: mono.Now}
 	for _, o := range opts {
 		o(&c)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/zelos-go/zelos/encoding"
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/middleware/recovery"
 
 	// The transport relies on every built-in codec being registered.
 	_ "github.com/zelos-go/zelos/encoding/form"
@@ -46,7 +47,7 @@ const (
 	ReasonUnavailable = "UNAVAILABLE"
 	// ReasonPanic: a handler, middleware or filter panicked (500); the same
 	// reason as the recovery middleware's.
-	ReasonPanic = "PANIC"
+	ReasonPanic = recovery.Reason
 	// ReasonBodyTimeout: the body did not arrive within the server's
 	// BodyTimeout (408).
 	ReasonBodyTimeout = "BODY_TIMEOUT"

@@ -13,7 +13,7 @@ import (
 // process serves HTTP), /healthz by default. With no paths there is no
 // liveness probe.
 func LivenessPaths(paths ...string) ServerOption {
-	return func(s *Server) { s.probes.live, s.probes.liveSet = slices.Clone(paths), true }
+	return func(s *Server) { s.probes.live = slices.Clone(paths) }
 }
 
 // ReadinessPaths sets the paths answering the readiness probe, /readyz
@@ -22,16 +22,13 @@ func LivenessPaths(paths ...string) ServerOption {
 // liveness: point a livenessProbe at /healthz, so that a drain or a failing
 // dependency check never gets the container restarted.
 func ReadinessPaths(paths ...string) ServerOption {
-	return func(s *Server) { s.probes.ready, s.probes.readySet = slices.Clone(paths), true }
+	return func(s *Server) { s.probes.ready = slices.Clone(paths) }
 }
 
 // DisableProbes removes the liveness and readiness probes, for a server
 // whose probes are elsewhere, such as on the admin server.
 func DisableProbes() ServerOption {
-	return func(s *Server) {
-		s.probes.live, s.probes.ready = nil, nil
-		s.probes.liveSet, s.probes.readySet = true, true
-	}
+	return func(s *Server) { s.probes.live, s.probes.ready = nil, nil }
 }
 
 // probeSet answers the Kubernetes probes on GET and HEAD:
@@ -51,29 +48,41 @@ func DisableProbes() ServerOption {
 // request metrics, but inside the server filters. They are at the root,
 // whatever the PathPrefix, where the kubelet looks for them.
 type probeSet struct {
-	live, ready       []string
-	liveSet, readySet bool // the option was given; else the defaults
-	status            atomic.Pointer[probeStatus]
+	live, ready []string
+	status      atomic.Pointer[probeStatus]
+	liveness    nethttp.Handler
+}
+
+// init sets the default probes, before the options change them. Until
+// Start picks the Status readiness follows, it follows one that is always
+// serving: a server used as a plain handler and never started serves
+// whenever it is asked, so it is ready.
+func (p *probeSet) init() {
+	p.live, p.ready, p.liveness = []string{"/healthz"}, []string{"/readyz", "/health"}, health.LivenessHandler()
+	st := health.NewStatus()
+	st.Set(health.Serving)
+	p.status.Store(&probeStatus{Status: st, ready: health.ReadinessHandler(st)})
 }
 
 // probeStatus is the Status readiness follows. It is set once, by start,
 // which may run concurrently with stop.
 type probeStatus struct {
 	*health.Status
-	own bool // the server's own, not an App's
+	own   bool            // the server's own, not an App's
+	ready nethttp.Handler // the readiness handler of Status, made once
 }
 
 // start picks the Status readiness follows: the App's, or one of the
 // server's own, which serves from now on.
 func (p *probeSet) start(ctx context.Context) {
 	st, own := health.ForServer(ctx)
-	p.status.Store(&probeStatus{Status: st, own: own})
+	p.status.Store(&probeStatus{Status: st, own: own, ready: health.ReadinessHandler(st)})
 }
 
 // stop makes a server's own Status unready. An App's Status was already
 // set to Stopping by the App, before the drain delay.
 func (p *probeSet) stop() {
-	if st := p.status.Load(); st != nil && st.own {
+	if st := p.status.Load(); st.own {
 		st.Set(health.Stopping)
 	}
 }
@@ -84,19 +93,10 @@ func (p *probeSet) serve(w nethttp.ResponseWriter, r *nethttp.Request, path stri
 		return false
 	}
 	switch {
-	case p.liveSet && slices.Contains(p.live, path), !p.liveSet && path == "/healthz":
-		health.LivenessHandler().ServeHTTP(w, r)
-	case p.readySet && slices.Contains(p.ready, path), !p.readySet && (path == "/readyz" || path == "/health"):
-		var st *health.Status
-		if ps := p.status.Load(); ps != nil {
-			st = ps.Status
-		} else {
-			// Served as a plain handler, never started: it serves
-			// whenever it is asked, so it is ready.
-			st = health.NewStatus()
-			st.Set(health.Serving)
-		}
-		health.ReadinessHandler(st).ServeHTTP(w, r)
+	case slices.Contains(p.live, path):
+		p.liveness.ServeHTTP(w, r)
+	case slices.Contains(p.ready, path):
+		p.status.Load().ready.ServeHTTP(w, r)
 	default:
 		return false
 	}

@@ -157,6 +157,7 @@ func TestProbesOfAServerOnItsOwn(t *testing.T) {
 	})
 	t.Run("unready once Stop begins", func(t *testing.T) {
 		var p probeSet
+		p.init()
 		p.start(context.Background())
 		if st := p.status.Load(); st.State() != health.Serving {
 			t.Fatalf("started: %v", st.State())
@@ -169,6 +170,7 @@ func TestProbesOfAServerOnItsOwn(t *testing.T) {
 	})
 	t.Run("an App's status is left to the App", func(t *testing.T) {
 		var p probeSet
+		p.init()
 		st := health.NewStatus()
 		st.Set(health.Serving)
 		p.start(health.NewContext(context.Background(), st))

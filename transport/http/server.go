@@ -200,6 +200,7 @@ func NewServer(opts ...ServerOption) *Server {
 		reqCodecs:    defaultRequestCodecs,
 		logger:       log.DefaultLogger,
 	}
+	s.probes.init()
 	for _, o := range opts {
 		o(s)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zelos-go/zelos/config"
+	"github.com/zelos-go/zelos/internal/backoff"
 )
 
 // errStopped is returned by Next after Stop.
@@ -71,8 +72,8 @@ func (w *watcher) Next() ([]*config.KeyValue, error) {
 			return nil, w.stopped(err)
 		}
 		if moved == nil {
-			if err := w.pause(minPollGap - time.Since(start)); err != nil {
-				return nil, err
+			if backoff.Sleep(w.ctx, nil, minPollGap-time.Since(start)) != nil {
+				return nil, errStopped
 			}
 			continue
 		}
@@ -101,20 +102,6 @@ func (w *watcher) stopped(err error) error {
 		return errStopped
 	}
 	return err
-}
-
-func (w *watcher) pause(d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-w.ctx.Done():
-		return errStopped
-	case <-t.C:
-		return nil
-	}
 }
 
 // Stop cancels a pending poll and makes Next return an error. It is safe to

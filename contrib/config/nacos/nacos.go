@@ -43,6 +43,7 @@ import (
 	"github.com/nacos-group/nacos-sdk-go/v2/vo"
 
 	"github.com/zelos-go/zelos/config"
+	"github.com/zelos-go/zelos/internal/backoff"
 )
 
 var _ config.Source = (*Source)(nil)
@@ -170,12 +171,8 @@ func (s *Source) get(ctx context.Context, c config_client.IConfigClient) (string
 		if !strings.Contains(err.Error(), "is limited") || time.Now().After(deadline) {
 			return "", fmt.Errorf("nacos: get %s/%s: %w", s.o.group, s.o.dataID, err)
 		}
-		t := time.NewTimer(limitRetry)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", ctx.Err()
-		case <-t.C:
+		if err := backoff.Sleep(ctx, nil, limitRetry); err != nil {
+			return "", err
 		}
 	}
 }

@@ -101,8 +101,18 @@ func TestAddresses(t *testing.T) {
 }
 
 func TestUnixSocket(t *testing.T) {
-	l, err := fluent.NewLogger("unix://"+t.TempDir()+"/none.sock", fluent.WithTimeout(100*time.Millisecond), fluent.WithMaxRetry(0), fluent.WithWriteTimeout(time.Second), fluent.WithBufferLimit(1<<10))
-	if err == nil {
-		_ = l.Close()
+	r := newReceiverOn(t, "unix", t.TempDir()+"/fluent.sock")
+	l, err := fluent.NewLogger(r.addr(), fluent.WithTimeout(time.Second), fluent.WithWriteTimeout(time.Second), fluent.WithBufferLimit(1<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Log(log.LevelWarn, "msg", "over a unix socket"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if e := wait(t, r, 1)[0]; e.tag != "zelos.warn" || e.record["msg"] != "over a unix socket" {
+		t.Fatalf("event = %v", e)
 	}
 }

@@ -36,7 +36,13 @@ type receiver struct {
 
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	return newReceiverOn(t, "tcp", "127.0.0.1:0")
+}
+
+// newReceiverOn listens on network and address, such as a unix socket.
+func newReceiverOn(t *testing.T, network, address string) *receiver {
+	t.Helper()
+	lis, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +53,7 @@ func newReceiver(t *testing.T) *receiver {
 	return r
 }
 
-func (r *receiver) addr() string { return "tcp://" + r.lis.Addr().String() }
+func (r *receiver) addr() string { return r.lis.Addr().Network() + "://" + r.lis.Addr().String() }
 
 func (r *receiver) accept() {
 	defer r.wg.Done()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -211,14 +212,7 @@ func portOf(p *portInfo) int {
 // sameInstances reports whether two lists, sorted by ID, are equal.
 func sameInstances(a, b []*registry.ServiceInstance) bool {
 	return slices.EqualFunc(a, b, func(x, y *registry.ServiceInstance) bool {
-		if x.ID != y.ID || x.Name != y.Name || x.Version != y.Version || !slices.Equal(x.Endpoints, y.Endpoints) || len(x.Metadata) != len(y.Metadata) {
-			return false
-		}
-		for k, v := range x.Metadata {
-			if w, ok := y.Metadata[k]; !ok || w != v {
-				return false
-			}
-		}
-		return true
+		return x.ID == y.ID && x.Name == y.Name && x.Version == y.Version &&
+			slices.Equal(x.Endpoints, y.Endpoints) && maps.Equal(x.Metadata, y.Metadata)
 	})
 }

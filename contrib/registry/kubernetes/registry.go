@@ -39,7 +39,6 @@ package kubernetes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -103,14 +102,16 @@ func New(client kubernetes.Interface, opts ...Option) *Registry {
 	return r
 }
 
-func check(in *registry.ServiceInstance) error {
+// check says which operation got which bad instance, in the form every
+// Zelos registry uses.
+func check(op string, in *registry.ServiceInstance) error {
 	switch {
 	case in == nil:
-		return errors.New("registry/kubernetes: nil instance")
+		return fmt.Errorf("registry/kubernetes: %s: nil service instance", op)
 	case in.Name == "":
-		return errors.New("registry/kubernetes: instance without a name")
+		return fmt.Errorf("registry/kubernetes: %s: instance %q has no name", op, in.ID)
 	case in.ID == "":
-		return errors.New("registry/kubernetes: instance without an ID")
+		return fmt.Errorf("registry/kubernetes: %s: instance of %q has no ID", op, in.Name)
 	}
 	return nil
 }
@@ -119,13 +120,13 @@ func check(in *registry.ServiceInstance) error {
 // the pod in its Service's EndpointSlices once it is ready (see the
 // package doc).
 func (r *Registry) Register(_ context.Context, in *registry.ServiceInstance) error {
-	return check(in)
+	return check("register", in)
 }
 
 // Deregister checks the instance and does nothing else: Kubernetes marks
 // the pod's endpoints not ready as soon as it terminates.
 func (r *Registry) Deregister(_ context.Context, in *registry.ServiceInstance) error {
-	return check(in)
+	return check("deregister", in)
 }
 
 func (r *Registry) listOptions(service string) metav1.ListOptions {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -204,19 +205,7 @@ func (w *watcher) stopErr() error {
 }
 
 func equal(a, b *registry.ServiceInstance) bool {
-	return a.ID == b.ID && slices.Equal(a.Endpoints, b.Endpoints) && mapsEqual(a.Metadata, b.Metadata)
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
-			return false
-		}
-	}
-	return true
+	return a.ID == b.ID && slices.Equal(a.Endpoints, b.Endpoints) && maps.Equal(a.Metadata, b.Metadata)
 }
 
 // Stop ends the watcher and its watch; a blocked Next returns an error.

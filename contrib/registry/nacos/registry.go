@@ -128,14 +128,16 @@ func New(client naming_client.INamingClient, opts ...Option) *Registry {
 	return r
 }
 
-func check(in *registry.ServiceInstance) error {
+// check says which operation got which bad instance, in the form every
+// Zelos registry uses.
+func check(op string, in *registry.ServiceInstance) error {
 	switch {
 	case in == nil:
-		return errors.New("nacos: nil service instance")
+		return fmt.Errorf("nacos: %s: nil service instance", op)
 	case in.Name == "":
-		return errors.New("nacos: service instance without a name")
+		return fmt.Errorf("nacos: %s: instance %q has no name", op, in.ID)
 	case in.ID == "":
-		return fmt.Errorf("nacos: instance of %q without an ID", in.Name)
+		return fmt.Errorf("nacos: %s: instance of %q has no ID", op, in.Name)
 	}
 	return nil
 }
@@ -187,7 +189,7 @@ func (r *Registry) toNacos(in *registry.ServiceInstance) (vo.RegisterInstancePar
 
 // Register publishes in, replacing an instance of the same name and ID.
 func (r *Registry) Register(ctx context.Context, in *registry.ServiceInstance) error {
-	if err := check(in); err != nil {
+	if err := check("register", in); err != nil {
 		return err
 	}
 	if _, err := r.toNacos(in); err != nil {
@@ -219,7 +221,7 @@ func (r *Registry) Register(ctx context.Context, in *registry.ServiceInstance) e
 
 // Deregister removes in; an instance that is not registered is no error.
 func (r *Registry) Deregister(ctx context.Context, in *registry.ServiceInstance) error {
-	if err := check(in); err != nil {
+	if err := check("deregister", in); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

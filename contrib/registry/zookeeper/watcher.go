@@ -125,7 +125,7 @@ func (w *watcher) readRetry() ([]*registry.ServiceInstance, error) {
 		case <-w.stopped:
 		case <-w.ctx.Done():
 		case <-w.r.life.Done():
-		case <-afterDelay(b.Next()):
+		case <-time.After(b.Next()):
 			continue
 		}
 		return nil, w.err()
@@ -160,6 +160,3 @@ func same(a, b *registry.ServiceInstance) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.Version == b.Version &&
 		reflect.DeepEqual(a.Metadata, b.Metadata) && slices.Equal(a.Endpoints, b.Endpoints)
 }
-
-// afterDelay returns a channel that receives once d has passed.
-func afterDelay(d time.Duration) <-chan time.Time { return time.After(d) }
