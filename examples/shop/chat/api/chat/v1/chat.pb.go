@@ -35,6 +35,16 @@ const (
 	ErrorReason_ROOM_REQUIRED ErrorReason = 1
 	// A message is too long.
 	ErrorReason_MESSAGE_TOO_LONG ErrorReason = 2
+	// A room id is too long or has control characters.
+	ErrorReason_INVALID_ROOM ErrorReason = 3
+	// A message is empty or not valid UTF-8, or a user_id is malformed.
+	ErrorReason_INVALID_MESSAGE ErrorReason = 4
+	// The room has as many members as it may.
+	ErrorReason_ROOM_FULL ErrorReason = 5
+	// The member fell too far behind the room and was dropped; join again.
+	ErrorReason_SLOW_CONSUMER ErrorReason = 6
+	// The service is stopping.
+	ErrorReason_CHAT_CLOSED ErrorReason = 7
 )
 
 // Enum value maps for ErrorReason.
@@ -43,11 +53,21 @@ var (
 		0: "CHAT_ERROR_UNSPECIFIED",
 		1: "ROOM_REQUIRED",
 		2: "MESSAGE_TOO_LONG",
+		3: "INVALID_ROOM",
+		4: "INVALID_MESSAGE",
+		5: "ROOM_FULL",
+		6: "SLOW_CONSUMER",
+		7: "CHAT_CLOSED",
 	}
 	ErrorReason_value = map[string]int32{
 		"CHAT_ERROR_UNSPECIFIED": 0,
 		"ROOM_REQUIRED":          1,
 		"MESSAGE_TOO_LONG":       2,
+		"INVALID_ROOM":           3,
+		"INVALID_MESSAGE":        4,
+		"ROOM_FULL":              5,
+		"SLOW_CONSUMER":          6,
+		"CHAT_CLOSED":            7,
 	}
 )
 
@@ -394,11 +414,16 @@ const file_chat_v1_chat_proto_rawDesc = "" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"A\n" +
 	"\fGetRoomReply\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x18\n" +
-	"\amembers\x18\x02 \x03(\tR\amembers*g\n" +
+	"\amembers\x18\x02 \x03(\tR\amembers*\xe4\x01\n" +
 	"\vErrorReason\x12\x1a\n" +
 	"\x16CHAT_ERROR_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\rROOM_REQUIRED\x10\x01\x1a\x05ȴ\x05\x90\x03\x12\x1b\n" +
-	"\x10MESSAGE_TOO_LONG\x10\x02\x1a\x05ȴ\x05\x90\x03\x1a\x05\xc0\xb4\x05\xf4\x032\xa9\x02\n" +
+	"\x10MESSAGE_TOO_LONG\x10\x02\x1a\x05ȴ\x05\x90\x03\x12\x17\n" +
+	"\fINVALID_ROOM\x10\x03\x1a\x05ȴ\x05\x90\x03\x12\x1a\n" +
+	"\x0fINVALID_MESSAGE\x10\x04\x1a\x05ȴ\x05\x90\x03\x12\x14\n" +
+	"\tROOM_FULL\x10\x05\x1a\x05ȴ\x05\xf7\x03\x12\x18\n" +
+	"\rSLOW_CONSUMER\x10\x06\x1a\x05ȴ\x05\xf7\x03\x12\x16\n" +
+	"\vCHAT_CLOSED\x10\a\x1a\x05ȴ\x05\xf7\x03\x1a\x05\xc0\xb4\x05\xf4\x032\xa9\x02\n" +
 	"\vChatService\x12K\n" +
 	"\vSendMessage\x12\x1b.api.chat.v1.MessageRequest\x1a\x19.api.chat.v1.MessageReply\"\x00(\x010\x01\x12d\n" +
 	"\tSubscribe\x12\x1d.api.chat.v1.SubscribeRequest\x1a\x19.api.chat.v1.MessageReply\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/api/v1/chat/events0\x01\x12g\n" +

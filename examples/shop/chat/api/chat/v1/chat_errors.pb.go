@@ -61,3 +61,98 @@ func IsMessageTooLong(err error) bool {
 func ErrorMessageTooLong(format string, args ...any) *errors.Error {
 	return errors.Newf(400, "MESSAGE_TOO_LONG", format, args...)
 }
+
+// IsInvalidRoom reports whether err is a INVALID_ROOM error of ErrorReason (code 400).
+//
+// A room id is too long or has control characters.
+func IsInvalidRoom(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "INVALID_ROOM" && e.Code == 400
+}
+
+// ErrorInvalidRoom returns a INVALID_ROOM error of ErrorReason (code 400) with a
+// formatted message.
+//
+// A room id is too long or has control characters.
+func ErrorInvalidRoom(format string, args ...any) *errors.Error {
+	return errors.Newf(400, "INVALID_ROOM", format, args...)
+}
+
+// IsInvalidMessage reports whether err is a INVALID_MESSAGE error of ErrorReason (code 400).
+//
+// A message is empty or not valid UTF-8, or a user_id is malformed.
+func IsInvalidMessage(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "INVALID_MESSAGE" && e.Code == 400
+}
+
+// ErrorInvalidMessage returns a INVALID_MESSAGE error of ErrorReason (code 400) with a
+// formatted message.
+//
+// A message is empty or not valid UTF-8, or a user_id is malformed.
+func ErrorInvalidMessage(format string, args ...any) *errors.Error {
+	return errors.Newf(400, "INVALID_MESSAGE", format, args...)
+}
+
+// IsRoomFull reports whether err is a ROOM_FULL error of ErrorReason (code 503).
+//
+// The room has as many members as it may.
+func IsRoomFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "ROOM_FULL" && e.Code == 503
+}
+
+// ErrorRoomFull returns a ROOM_FULL error of ErrorReason (code 503) with a
+// formatted message.
+//
+// The room has as many members as it may.
+func ErrorRoomFull(format string, args ...any) *errors.Error {
+	return errors.Newf(503, "ROOM_FULL", format, args...)
+}
+
+// IsSlowConsumer reports whether err is a SLOW_CONSUMER error of ErrorReason (code 503).
+//
+// The member fell too far behind the room and was dropped; join again.
+func IsSlowConsumer(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "SLOW_CONSUMER" && e.Code == 503
+}
+
+// ErrorSlowConsumer returns a SLOW_CONSUMER error of ErrorReason (code 503) with a
+// formatted message.
+//
+// The member fell too far behind the room and was dropped; join again.
+func ErrorSlowConsumer(format string, args ...any) *errors.Error {
+	return errors.Newf(503, "SLOW_CONSUMER", format, args...)
+}
+
+// IsChatClosed reports whether err is a CHAT_CLOSED error of ErrorReason (code 503).
+//
+// The service is stopping.
+func IsChatClosed(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "CHAT_CLOSED" && e.Code == 503
+}
+
+// ErrorChatClosed returns a CHAT_CLOSED error of ErrorReason (code 503) with a
+// formatted message.
+//
+// The service is stopping.
+func ErrorChatClosed(format string, args ...any) *errors.Error {
+	return errors.Newf(503, "CHAT_CLOSED", format, args...)
+}
