@@ -1,0 +1,165 @@
+package transcode
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/zelos-go/zelos/errors"
+	zhttp "github.com/zelos-go/zelos/transport/http"
+)
+
+// Handler returns an http.Handler serving every route on cc: Match, Decode,
+// the forwarded headers (see ForwardHeaders) as outgoing metadata, Invoke
+// and Encode, or Stream for server-streaming routes. Reply header metadata
+// whose key starts with "x-md-" is copied to the HTTP reply. Errors are
+// written by transport/http's DefaultErrorEncoder: a path no route matches
+// is 404 NOT_FOUND, a method no route of the path has is 405
+// METHOD_NOT_ALLOWED with an Allow header, as from a Zelos HTTP server.
+func (t *Transcoder) Handler(cc grpc.ClientConnInterface) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := t.serve(w, r, cc); err != nil {
+			zhttp.DefaultErrorEncoder(w, r, err)
+		}
+	})
+}
+
+func (t *Transcoder) serve(w http.ResponseWriter, r *http.Request, cc grpc.ClientConnInterface) error {
+	path := r.URL.EscapedPath()
+	b, p, ok := t.Match(r.Method, path)
+	if !ok {
+		if allowed := t.Allowed(path); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			return errors.New(http.StatusMethodNotAllowed, zhttp.ReasonMethodNotAllowed,
+				"method "+r.Method+" not allowed for "+r.URL.Path)
+		}
+		return errors.NotFound(zhttp.ReasonNotFound, "no route for "+r.Method+" "+r.URL.Path)
+	}
+	req, err := b.Decode(r, p)
+	if err != nil {
+		return err
+	}
+	ctx := t.OutgoingContext(r.Context(), r.Header)
+	if b.ServerStreaming() {
+		return b.Stream(ctx, w, r, cc, req)
+	}
+	var header metadata.MD
+	reply, err := b.Invoke(ctx, cc, req, grpc.Header(&header))
+	CopyReplyMetadata(w.Header(), header)
+	if err != nil {
+		return err
+	}
+	return b.Encode(w, r, reply)
+}
+
+// OutgoingContext returns ctx with the request headers the Transcoder
+// forwards (see ForwardHeaders) added to its outgoing gRPC metadata.
+func (t *Transcoder) OutgoingContext(ctx context.Context, h http.Header) context.Context {
+	md := t.Metadata(h)
+	if len(md) == 0 {
+		return ctx
+	}
+	if out, ok := metadata.FromOutgoingContext(ctx); ok {
+		md = metadata.Join(out, md)
+	}
+	return metadata.NewOutgoingContext(ctx, md)
+}
+
+// Metadata returns the headers of h the Transcoder forwards (see
+// ForwardHeaders) as gRPC metadata, keys lower-case. Headers gRPC would
+// refuse to send (a key or value with characters metadata cannot carry)
+// are left out, so that a client's odd header cannot fail the call.
+func (t *Transcoder) Metadata(h http.Header) metadata.MD {
+	var md metadata.MD
+	for k, vs := range h {
+		lk := strings.ToLower(k)
+		if !t.forward.match(lk) || !validKey(lk) {
+			continue
+		}
+		for _, v := range vs {
+			if !strings.HasSuffix(lk, "-bin") && !validValue(v) {
+				continue
+			}
+			if md == nil {
+				md = metadata.MD{}
+			}
+			md[lk] = append(md[lk], v)
+		}
+	}
+	return md
+}
+
+// CopyReplyMetadata adds to dst the reply metadata whose key starts with
+// "x-md-", the Zelos metadata a backend sends back.
+func CopyReplyMetadata(dst http.Header, md metadata.MD) {
+	for k, vs := range md {
+		if !strings.HasPrefix(k, "x-md-") {
+			continue
+		}
+		for _, v := range vs {
+			dst.Add(k, v)
+		}
+	}
+}
+
+// headerRules is a list of lower-case header names and prefixes.
+type headerRules struct {
+	names    []string
+	prefixes []string
+}
+
+func newHeaderRules(list []string) headerRules {
+	var r headerRules
+	for _, n := range list {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if p, ok := strings.CutSuffix(n, "*"); ok {
+			r.prefixes = append(r.prefixes, p)
+		} else if n != "" {
+			r.names = append(r.names, n)
+		}
+	}
+	return r
+}
+
+func (r headerRules) match(k string) bool {
+	for _, n := range r.names {
+		if k == n {
+			return true
+		}
+	}
+	for _, p := range r.prefixes {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// validKey reports whether k can be a gRPC metadata key: 0-9 a-z - _ .,
+// and not a reserved "grpc-" key.
+func validKey(k string) bool {
+	if k == "" || strings.HasPrefix(k, "grpc-") {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether v can be a text metadata value: printable
+// ASCII.
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
