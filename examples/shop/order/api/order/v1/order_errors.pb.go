@@ -101,3 +101,43 @@ func IsDependencyUnavailable(err error) bool {
 func ErrorDependencyUnavailable(format string, args ...any) *errors.Error {
 	return errors.Newf(503, "DEPENDENCY_UNAVAILABLE", format, args...)
 }
+
+// IsOrderStoreFailed reports whether err is a ORDER_STORE_FAILED error of ErrorReason (code 500).
+//
+// The order store failed; the cause is logged, not sent.
+func IsOrderStoreFailed(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "ORDER_STORE_FAILED" && e.Code == 500
+}
+
+// ErrorOrderStoreFailed returns a ORDER_STORE_FAILED error of ErrorReason (code 500) with a
+// formatted message.
+//
+// The order store failed; the cause is logged, not sent.
+func ErrorOrderStoreFailed(format string, args ...any) *errors.Error {
+	return errors.Newf(500, "ORDER_STORE_FAILED", format, args...)
+}
+
+// IsBadDependencyReply reports whether err is a BAD_DEPENDENCY_REPLY error of ErrorReason (code 502).
+//
+// A service the order needs answered something the order cannot use (a
+// price that is not a decimal).
+func IsBadDependencyReply(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "BAD_DEPENDENCY_REPLY" && e.Code == 502
+}
+
+// ErrorBadDependencyReply returns a BAD_DEPENDENCY_REPLY error of ErrorReason (code 502) with a
+// formatted message.
+//
+// A service the order needs answered something the order cannot use (a
+// price that is not a decimal).
+func ErrorBadDependencyReply(format string, args ...any) *errors.Error {
+	return errors.Newf(502, "BAD_DEPENDENCY_REPLY", format, args...)
+}
