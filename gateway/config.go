@@ -202,13 +202,19 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&s); err != nil {
 		return err
 	}
+	if strings.Contains(s, "${") {
+		return nil // checked once the placeholder is resolved
+	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return fmt.Errorf("invalid duration %q (want e.g. 500ms or 2s)", s)
+		return lineError(n, fmt.Sprintf("invalid duration %q (want e.g. 500ms or 2s)", s))
 	}
 	*d = Duration(v)
 	return nil
 }
+
+// String formats d as time.Duration does.
+func (d Duration) String() string { return time.Duration(d).String() }
 
 // MarshalYAML implements yaml.Marshaler.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
@@ -222,9 +228,12 @@ func (s *Size) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&str); err != nil {
 		return err
 	}
+	if strings.Contains(str, "${") {
+		return nil // checked once the placeholder is resolved
+	}
 	v, err := parseSize(str)
 	if err != nil {
-		return err
+		return lineError(n, err.Error())
 	}
 	*s = Size(v)
 	return nil
@@ -250,4 +259,10 @@ func parseSize(str string) (int64, error) {
 		return 0, fmt.Errorf("invalid size %q (want e.g. 1048576, 512KiB or 4MiB)", str)
 	}
 	return v * mult, nil
+}
+
+// lineError is a decoding error yaml.v3 collects with the others, so that
+// every bad value is reported with its line.
+func lineError(n *yaml.Node, msg string) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
 }
