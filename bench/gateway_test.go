@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/zelos-go/zelos/bench/gatewayload/rig"
+	"github.com/zelos-go/zelos/log"
+)
+
+// BenchmarkGatewayProxy measures one proxied GET, serially, over real
+// loopback TCP with a keep-alive client, client, proxy and backend all in
+// this process (so allocs/op are those of all three; the direct case is
+// the client and backend alone, and a proxy's own allocations are its
+// figure minus direct's):
+//   - direct: the client to the backend (a plain net/http handler);
+//   - httputil: through a plain httputil.ReverseProxy, the baseline;
+//   - gateway: through the gateway, prefix /hello, no policies, access log
+//     on (the default) to log.NewStdLogger(io.Discard);
+//   - gateway-nolog: the same with access_log: false.
+//
+// The gateway's ratio to httputil is its figure over httputil's, median
+// against median (benchstat).
+func BenchmarkGatewayProxy(b *testing.B) {
+	backend, stop, err := rig.StartHTTPBackend()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	grpcAddr, stopGRPC, err := rig.StartGRPCBackend()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stopGRPC()
+	b.Run("direct", func(b *testing.B) { runGet(b, backend+rig.HTTPPath) })
+	b.Run("httputil", func(b *testing.B) {
+		addr, stop, err := rig.StartReverseProxy(backend)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer stop()
+		runGet(b, addr+rig.HTTPPath)
+	})
+	for _, v := range []struct {
+		name      string
+		accessLog bool
+	}{{"gateway", true}, {"gateway-nolog", false}} {
+		b.Run(v.name, func(b *testing.B) {
+			addr, stop, err := rig.StartGateway(rig.GatewayConfig(backend, grpcAddr, v.accessLog), log.NewStdLogger(io.Discard))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer stop()
+			runGet(b, addr+rig.HTTPPath)
+		})
+	}
+}
+
+// BenchmarkGatewayTranscode measures SayHello of the helloworld Greeter,
+// served by a Zelos gRPC server with no middleware, serially over loopback:
+//   - grpc-direct: a grpc-go unary call;
+//   - gateway: JSON GET /helloworld/zelos through the gateway's transcode
+//     endpoint (descriptors from the backend's reflection service), access
+//     log on to log.NewStdLogger(io.Discard);
+//   - gateway-nolog: the same with access_log: false.
+func BenchmarkGatewayTranscode(b *testing.B) {
+	backend, stop, err := rig.StartHTTPBackend()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	grpcAddr, stopGRPC, err := rig.StartGRPCBackend()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stopGRPC()
+	b.Run("grpc-direct", func(b *testing.B) {
+		c, closeConn, err := rig.DialGreeter(grpcAddr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer closeConn()
+		ctx := context.Background()
+		if err := rig.SayHello(ctx, c); err != nil { // connect before timing
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rig.SayHello(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, v := range []struct {
+		name      string
+		accessLog bool
+	}{{"gateway", true}, {"gateway-nolog", false}} {
+		b.Run(v.name, func(b *testing.B) {
+			addr, stop, err := rig.StartGateway(rig.GatewayConfig(backend, grpcAddr, v.accessLog), log.NewStdLogger(io.Discard))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer stop()
+			runGet(b, addr+rig.TranscodePath)
+		})
+	}
+}
+
+// runGet times GETs of http://hostPath on one keep-alive connection, after
+// one untimed GET that dials (and, for transcoding, loads the
+// descriptors).
+func runGet(b *testing.B, hostPath string) {
+	c := rig.Client(1)
+	defer c.CloseIdleConnections()
+	url := "http://" + hostPath
+	if err := rig.Get(c, url); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rig.Get(c, url); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
