@@ -44,13 +44,14 @@ func main() {
 	addr := flag.String("addr", "", "the public address, instead of the configuration's listen")
 	flag.Parse()
 	logger := log.With(log.NewStdLogger(os.Stdout), "ts", log.DefaultTimestamp, "service", "gateway")
-	if err := run(*conf, *reg, *addr, logger); err != nil {
+	if err := run(context.Background(), *conf, *reg, *addr, logger); err != nil {
 		fmt.Fprintln(os.Stderr, "zelos-gateway:", err)
 		os.Exit(1)
 	}
 }
 
-func run(conf, regURL, addr string, logger log.Logger) error {
+// run serves until ctx is done or the process is signalled.
+func run(ctx context.Context, conf, regURL, addr string, logger log.Logger) error {
 	cfg, err := gateway.LoadConfig(conf)
 	if err != nil {
 		return err
@@ -99,7 +100,7 @@ func run(conf, regURL, addr string, logger log.Logger) error {
 		}
 		servers = append(servers, admin.NewServer(admin.Address(adminAddr), admin.Metrics(zprom.Handler(promReg)), admin.Logger(logger)))
 	}
-	app := zelos.New(zelos.Name("gateway"), zelos.Logger(logger), zelos.Server(servers...))
+	app := zelos.New(zelos.Context(ctx), zelos.Name("gateway"), zelos.Logger(logger), zelos.Server(servers...))
 	return app.Run()
 }
 
