@@ -127,7 +127,9 @@ func TestZelosGatewayWithEtcd(t *testing.T) {
 	write("/users")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, conf, "", "", log.NewFilter(log.DefaultLogger, log.FilterLevel(log.LevelError))) }()
+	go func() {
+		done <- run(ctx, conf, "", "", log.NewFilter(log.DefaultLogger, log.FilterLevel(log.LevelError)))
+	}()
 	defer func() {
 		cancel()
 		select {
