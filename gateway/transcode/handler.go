@@ -139,9 +139,15 @@ func (r headerRules) match(k string) bool {
 }
 
 // validKey reports whether k can be a gRPC metadata key: 0-9 a-z - _ .,
-// and not a reserved "grpc-" key.
+// neither a "grpc-" key nor a header of the HTTP/2 request itself (which
+// gRPC sets, or which only concern one hop).
 func validKey(k string) bool {
 	if k == "" || strings.HasPrefix(k, "grpc-") {
+		return false
+	}
+	switch k {
+	case "content-type", "content-length", "te", "host", "connection", "keep-alive",
+		"proxy-connection", "transfer-encoding", "upgrade", "user-agent":
 		return false
 	}
 	for i := 0; i < len(k); i++ {
