@@ -22,6 +22,10 @@ type Config struct {
 	// in: "memory", "etcd://host:2379,host:2379" or "consul://host:8500".
 	// Library users pass WithDiscovery instead.
 	Registry string `yaml:"registry"`
+	// DrainDelay is how long zelos-gateway keeps serving after a stop
+	// signal while /readyz already fails, so that load balancers stop
+	// sending it traffic first (zelos.DrainDelay); default 0.
+	DrainDelay Duration `yaml:"drain_delay"`
 	// Defaults apply to every endpoint that does not set its own.
 	Defaults Defaults `yaml:"defaults"`
 	// Policies are named policies, referred to by Defaults.Policies and
@@ -139,6 +143,10 @@ type JWTPolicy struct {
 	Issuer string `yaml:"issuer"`
 	// Audience, when set, must be in the aud claim.
 	Audience string `yaml:"audience"`
+	// QueryParam, when set, is a query parameter the token may come in when
+	// the request has no Authorization header: browsers cannot set headers
+	// on WebSocket and EventSource requests.
+	QueryParam string `yaml:"query_param"`
 	// ForwardSubject names a request header set to the token's subject for
 	// the backend (for example X-User-Id); empty sends none.
 	ForwardSubject string `yaml:"forward_subject"`

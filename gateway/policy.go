@@ -101,6 +101,9 @@ func (g *Gateway) compileEndpoint(cfg *Config, e Endpoint) (*endpoint, error) {
 			if err != nil {
 				return ep, fmt.Errorf("policy %s: %w", n, err)
 			}
+			if pol.JWT.QueryParam != "" {
+				server = append(server, tokenFromQuery(pol.JWT.QueryParam))
+			}
 			server = append(server, mw)
 			if pol.JWT.ForwardSubject != "" {
 				ep.subject = http.CanonicalHeaderKey(pol.JWT.ForwardSubject)
@@ -220,6 +223,23 @@ func (g *Gateway) jwtMiddleware(p *JWTPolicy) (middleware.Middleware, error) {
 		return nil, fmt.Errorf("loading the JWKS %s: %w", p.JWKS, err)
 	}
 	return jwt.Server(ks.Keyfunc, opts...), nil
+}
+
+// tokenFromQuery moves a token from the query parameter name to the
+// Authorization header when the request has none.
+func tokenFromQuery(name string) middleware.Middleware {
+	return func(next middleware.Handler) middleware.Handler {
+		return func(ctx context.Context, req any) (any, error) {
+			if tr, ok := transport.FromServerContext(ctx); ok {
+				if st, ok := tr.(*serverTransport); ok && st.c.r.Header.Get("Authorization") == "" {
+					if v := st.c.r.URL.Query().Get(name); v != "" {
+						st.c.r.Header.Set("Authorization", "Bearer "+v)
+					}
+				}
+			}
+			return next(ctx, req)
+		}
+	}
 }
 
 // forwardSubject sends the verified token's subject to the backend in a

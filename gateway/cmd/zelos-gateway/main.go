@@ -100,7 +100,8 @@ func run(ctx context.Context, conf, regURL, addr string, logger log.Logger) erro
 		}
 		servers = append(servers, admin.NewServer(admin.Address(adminAddr), admin.Metrics(zprom.Handler(promReg)), admin.Logger(logger)))
 	}
-	app := zelos.New(zelos.Context(ctx), zelos.Name("gateway"), zelos.Logger(logger), zelos.Server(servers...))
+	app := zelos.New(zelos.Context(ctx), zelos.Name("gateway"), zelos.Logger(logger), zelos.Server(servers...),
+		zelos.DrainDelay(time.Duration(cfg.DrainDelay)))
 	return app.Run()
 }
 
