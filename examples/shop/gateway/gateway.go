@@ -14,4 +14,6 @@ import (
 var Config []byte
 
 // Load parses Config, with its placeholders resolved from the environment.
-func Load() (*gateway.Config, error) { return gateway.ParseConfig(Config, "examples/shop/gateway/configs/gateway.yaml") }
+func Load() (*gateway.Config, error) {
+	return gateway.ParseConfig(Config, "examples/shop/gateway/configs/gateway.yaml")
+}
