@@ -67,9 +67,9 @@ func NewApp(ctx context.Context, o Options) (*zelos.App, func(), error) {
 	if o.Logger == nil {
 		o.Logger = runner.Logger(os.Stdout, "user")
 	}
-	var closers closeList
+	var closers kit.Closers
 	fail := func(err error) (*zelos.App, func(), error) {
-		closers.run()
+		closers.Run()
 		return nil, nil, err
 	}
 	c := o.Config
@@ -78,7 +78,7 @@ func NewApp(ctx context.Context, o Options) (*zelos.App, func(), error) {
 		if c, err = conf.Load(DefaultConfig, "", o.Logger); err != nil {
 			return nil, nil, err
 		}
-		closers.add(func() { _ = c.Close() })
+		closers.Add(func() { _ = c.Close() })
 	}
 	var bc userconf.Bootstrap
 	if err := conf.Scan(c, &bc); err != nil {
@@ -95,7 +95,7 @@ func NewApp(ctx context.Context, o Options) (*zelos.App, func(), error) {
 	if err != nil {
 		return fail(err)
 	}
-	closers.add(closeData)
+	closers.Add(closeData)
 	uc, err := biz.NewUserUsecase(data.NewUserRepo(d),
 		biz.TokenIssuer{Secret: []byte(bc.Auth.JWTSecret), Issuer: bc.Auth.Issuer, TTL: ttl},
 		bc.Auth.BcryptCost, o.Logger)
@@ -114,19 +114,7 @@ func NewApp(ctx context.Context, o Options) (*zelos.App, func(), error) {
 	if err != nil {
 		return fail(err)
 	}
-	closers.add(svc.Close)
+	closers.Add(svc.Close)
 	server.Register(svc, service.NewUserService(uc))
-	return svc.App(), closers.run, nil
-}
-
-// closeList runs release functions in reverse order of adding, once.
-type closeList []func()
-
-func (l *closeList) add(fn func()) { *l = append(*l, fn) }
-
-func (l *closeList) run() {
-	for i := len(*l) - 1; i >= 0; i-- {
-		(*l)[i]()
-	}
-	*l = nil
+	return svc.App(), closers.Run, nil
 }

@@ -234,3 +234,18 @@ func (s *Service) App(opts ...zelos.Option) *zelos.App {
 	}
 	return zelos.New(append(base, opts...)...)
 }
+
+// Closers runs release functions in reverse order of adding, once: what a
+// NewApp returns as its cleanup, and runs itself when it fails half-way.
+type Closers []func()
+
+// Add adds fn.
+func (l *Closers) Add(fn func()) { *l = append(*l, fn) }
+
+// Run runs the functions, the last added first, and forgets them.
+func (l *Closers) Run() {
+	for _, fn := range slices.Backward(*l) {
+		fn()
+	}
+	*l = nil
+}
