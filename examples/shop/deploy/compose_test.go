@@ -94,12 +94,14 @@ func TestCompose(t *testing.T) {
 			}
 			env := map[string]string{
 				"REGISTRY":                    "etcd://etcd:2379",
-				"HTTP_ADDR":                   "0.0.0.0:8000",
+				listenEnv(name):               "0.0.0.0:8000",
 				"ADMIN_ADDR":                  "0.0.0.0:9090",
 				"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4317",
 			}
 			if name != "gateway" {
 				env["GRPC_ADDR"] = "0.0.0.0:9000"
+			}
+			if keepsData(name) {
 				env["DATA_DIR"] = "/data"
 				if !slices.Contains(s.Volumes, "shop-data:/data") {
 					t.Errorf("volumes %v, want shop-data:/data for the SQLite files", s.Volumes)

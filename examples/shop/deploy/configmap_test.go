@@ -29,18 +29,19 @@ func configFile(workload string) (key, source string) {
 // containerDefault matches the placeholders whose defaults differ in a
 // container: the standalone defaults (ports 8001..., admin on loopback,
 // ./data, the in-memory registry) become the contract's container ones.
-var containerDefault = regexp.MustCompile(`\$\{(HTTP_ADDR|GRPC_ADDR|ADMIN_ADDR|DATA_DIR|REGISTRY)(:[^}]*)?\}`)
+var containerDefault = regexp.MustCompile(`\$\{(HTTP_ADDR|GATEWAY_ADDR|GRPC_ADDR|ADMIN_ADDR|DATA_DIR|REGISTRY)(:[^}]*)?\}`)
 
 // inCluster turns a service's config into its ConfigMap's: the same file,
 // with the container defaults, so the ConfigMap is right even without the
 // Deployment's env.
 func inCluster(config string) string {
 	defaults := map[string]string{
-		"HTTP_ADDR":  "0.0.0.0:8000",
-		"GRPC_ADDR":  "0.0.0.0:9000",
-		"ADMIN_ADDR": "0.0.0.0:9090",
-		"DATA_DIR":   "/data",
-		"REGISTRY":   "etcd://etcd:2379",
+		"HTTP_ADDR":    "0.0.0.0:8000",
+		"GATEWAY_ADDR": "0.0.0.0:8000", // the gateway's public listener
+		"GRPC_ADDR":    "0.0.0.0:9000",
+		"ADMIN_ADDR":   "0.0.0.0:9090",
+		"DATA_DIR":     "/data",
+		"REGISTRY":     "etcd://etcd:2379",
 	}
 	return containerDefault.ReplaceAllStringFunc(config, func(m string) string {
 		name := containerDefault.FindStringSubmatch(m)[1]

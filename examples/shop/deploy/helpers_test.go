@@ -29,15 +29,9 @@ func runIfPresent(t *testing.T, tool string, args ...string) []byte {
 
 // requireWritten fails the test when a file or directory the deployment
 // builds from (a service's cmd or configs) does not exist.
-//
-// While the services of issue 13 are being written at the same time as
-// these files, a missing one skips instead, naming itself.
-// TODO(issue 13): make this t.Fatalf once every service is in.
 func requireWritten(t *testing.T, path string) {
 	t.Helper()
-	if _, err := os.Stat(path); os.IsNotExist(err) {
-		t.Skipf("%s is not written yet", path)
-	} else if err != nil {
-		t.Fatal(err)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the deployment builds from %s: %v", path, err)
 	}
 }

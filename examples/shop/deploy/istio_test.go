@@ -13,8 +13,8 @@ import (
 // serviceHost is a Service's in-cluster name, as the Istio objects write it.
 func serviceHost(name string) string { return name + ".shop.svc.cluster.local" }
 
-// TestVirtualServicesDoNotRetry: Zelos retries (the gateway's idempotent
-// GETs, order's gRPC clients), so every mesh route sets retries.attempts
+// TestVirtualServicesDoNotRetry: Zelos retries (the gateway's GETs and
+// Idempotency-Key requests, order's gRPC clients), so every mesh route sets retries.attempts
 // to 0, explicitly, rather than inheriting Envoy's default of 2.
 func TestVirtualServicesDoNotRetry(t *testing.T) {
 	objs := loadObjects(t)

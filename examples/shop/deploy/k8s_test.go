@@ -26,11 +26,29 @@ const (
 
 	contractDrain = 5 * time.Second  // server.drain_delay
 	contractStop  = 10 * time.Second // server.stop_timeout
+
+	zelosDefaultStop = 30 * time.Second // zelos.StopTimeout's default
 )
 
 // shopWorkloads are the Deployments of the shop contract; all but the
-// gateway keep data and serve gRPC.
+// gateway serve gRPC.
 func shopWorkloads() []string { return []string{"user", "product", "order", "chat", "gateway"} }
+
+// listenEnv names the variable of a workload's public HTTP address: the
+// gateway's config reads GATEWAY_ADDR, so that an HTTP_ADDR meant for a
+// service in the same environment (the one-process shop) never moves it.
+func listenEnv(workload string) string {
+	if workload == "gateway" {
+		return "GATEWAY_ADDR"
+	}
+	return "HTTP_ADDR"
+}
+
+// keepsData reports whether a workload has a database (chat's rooms live
+// in memory, the gateway keeps nothing).
+func keepsData(workload string) bool {
+	return workload == "user" || workload == "product" || workload == "order"
+}
 
 // containerPort resolves a probe's or a Service's port (a number or a
 // container port's name) against a container.
@@ -70,35 +88,41 @@ func resolve(v string, c corev1.Container) string {
 	return m[2]
 }
 
-// configDurations reads server.drain_delay and server.stop_timeout from a
-// service's mounted config, the contract's values where the config has
-// none (the gateway's schema has no such keys).
-func configDurations(t *testing.T, cm *corev1.ConfigMap, c corev1.Container) (drain, stop time.Duration) {
+// configDurations reads the drain delay and the stop timeout from a
+// service's mounted config: server.drain_delay and server.stop_timeout, or
+// drain_delay at the top of the gateway's. inConfig reports a drain delay
+// found; stop is the App's default when the config has none.
+func configDurations(t *testing.T, cm *corev1.ConfigMap, c corev1.Container) (drain, stop time.Duration, inConfig bool) {
 	t.Helper()
-	drain, stop = contractDrain, contractStop
+	stop = zelosDefaultStop
 	if cm == nil {
-		return drain, stop
+		return drain, stop, false
 	}
 	for _, data := range cm.Data {
-		var conf struct {
-			Server map[string]any `json:"server"`
-		}
+		var conf map[string]any
 		if err := sigsyaml.Unmarshal([]byte(data), &conf); err != nil {
 			t.Fatalf("ConfigMap %s: %v", cm.Name, err)
 		}
+		block := conf
+		if server, ok := conf["server"].(map[string]any); ok {
+			block = server
+		}
 		for key, d := range map[string]*time.Duration{"drain_delay": &drain, "stop_timeout": &stop} {
-			s, ok := conf.Server[key].(string)
+			s, ok := block[key].(string)
 			if !ok {
 				continue
 			}
 			v, err := time.ParseDuration(resolve(s, c))
 			if err != nil {
-				t.Fatalf("ConfigMap %s: server.%s: %v", cm.Name, key, err)
+				t.Fatalf("ConfigMap %s: %s: %v", cm.Name, key, err)
 			}
 			*d = v
+			if key == "drain_delay" {
+				inConfig = true
+			}
 		}
 	}
-	return drain, stop
+	return drain, stop, inConfig
 }
 
 // podTemplate is what the checks need of a Deployment or a StatefulSet.
@@ -189,9 +213,20 @@ func TestDeployments(t *testing.T) {
 
 			// Drain: readiness must fail within the drain delay, and the
 			// kubelet must wait for the drain and the graceful stop.
-			drain, stop := configDurations(t, configMapByName(objs, name+"-config"), c)
-			if drain != contractDrain || stop != contractStop {
-				t.Errorf("config drain %v stop %v, the contract says %v and %v", drain, stop, contractDrain, contractStop)
+			_, source := configFile(name)
+			requireWritten(t, source)
+			drain, stop, inConfig := configDurations(t, configMapByName(objs, name+"-config"), c)
+			// The services' stop timeout is the contract's; the gateway's
+			// is the App's default, which its config does not change.
+			wantStop := contractStop
+			if name == "gateway" {
+				wantStop = zelosDefaultStop
+			}
+			if !inConfig || drain != contractDrain || stop != wantStop {
+				t.Errorf("config drain %v (set: %v) stop %v, want %v and %v", drain, inConfig, stop, contractDrain, wantStop)
+			}
+			if c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
+				t.Errorf("preStop %+v: the drain is in the process, a preStop would add to it", c.Lifecycle.PreStop)
 			}
 			grace := time.Duration(0)
 			if pod.TerminationGracePeriodSeconds != nil {
@@ -207,12 +242,9 @@ func TestDeployments(t *testing.T) {
 						rp.PeriodSeconds, rp.FailureThreshold, notReady, drain)
 				}
 			}
-			if c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
-				t.Errorf("preStop %+v: the drain is in the process, a preStop would add to it", c.Lifecycle.PreStop)
-			}
 
 			for _, env := range []struct{ name, want string }{
-				{"REGISTRY", "etcd://etcd:2379"}, {"HTTP_ADDR", "0.0.0.0:8000"}, {"ADMIN_ADDR", "0.0.0.0:9090"},
+				{"REGISTRY", "etcd://etcd:2379"}, {listenEnv(name), "0.0.0.0:8000"}, {"ADMIN_ADDR", "0.0.0.0:9090"},
 			} {
 				if got := envValue(c, env.name); got != env.want {
 					t.Errorf("env %s = %q, want %q", env.name, got, env.want)
@@ -222,6 +254,8 @@ func TestDeployments(t *testing.T) {
 				if got := envValue(c, "GRPC_ADDR"); got != "0.0.0.0:9000" {
 					t.Errorf("env GRPC_ADDR = %q, want 0.0.0.0:9000", got)
 				}
+			}
+			if keepsData(name) {
 				dataDir := envValue(c, "DATA_DIR")
 				if !mountedEmptyDir(pod, c, dataDir) {
 					t.Errorf("DATA_DIR %q is not an emptyDir mount (the root file system is read-only)", dataDir)
@@ -443,7 +477,7 @@ func TestReferences(t *testing.T) {
 	deps, _ := ofType[*appsv1.Deployment](objs)
 	for _, d := range deps {
 		want := map[string]string{}
-		if d.Name != "gateway" {
+		if keepsData(d.Name) {
 			want["DATABASE_DSN"] = "db-secret/dsn"
 		}
 		if d.Name == "user" || d.Name == "gateway" {
