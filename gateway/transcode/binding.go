@@ -50,7 +50,8 @@ func (b *Binding) FullMethod() string { return b.fullMethod }
 // Method returns the descriptor of the gRPC method.
 func (b *Binding) Method() protoreflect.MethodDescriptor { return b.method }
 
-// HTTPMethod returns the route's HTTP method, such as "GET".
+// HTTPMethod returns the route's HTTP method, such as "GET", or "" for a
+// route of any method (a custom rule of kind "*").
 func (b *Binding) HTTPMethod() string { return b.verb }
 
 // Pattern returns the route's path template as the rule writes it, such as

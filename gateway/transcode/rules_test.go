@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,19 +153,48 @@ func TestNewRoutes(t *testing.T) {
 		method{name: "Watch", rule: getRule("/v1/watch"), serverStreaming: true},
 		method{name: "OnlyExtra", rule: &annotations.HttpRule{AdditionalBindings: []*annotations.HttpRule{getRule("/v1/extra/{name}")}}},
 		method{name: "Custom", rule: &annotations.HttpRule{Pattern: &annotations.HttpRule_Custom{Custom: &annotations.CustomHttpPattern{Kind: "search", Path: "/v1/s"}}}},
+		method{name: "Any", rule: &annotations.HttpRule{Pattern: &annotations.HttpRule_Custom{Custom: &annotations.CustomHttpPattern{Kind: "*", Path: "/v1/any"}}}},
 	)
 	tc, err := transcode.New(files)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(routes(tc), "\n")
-	want := "GET /v1/watch -> /x.S/Watch\nGET /v1/extra/{name} -> /x.S/OnlyExtra\nSEARCH /v1/s -> /x.S/Custom"
+	want := "GET /v1/watch -> /x.S/Watch\nGET /v1/extra/{name} -> /x.S/OnlyExtra\nSEARCH /v1/s -> /x.S/Custom\n /v1/any -> /x.S/Any"
 	if got != want {
 		t.Fatalf("routes:\n%s\nwant:\n%s", got, want)
 	}
 	if _, _, ok := tc.Match("SEARCH", "/v1/s"); !ok {
 		t.Fatal("custom method not matched")
 	}
+	if b, _, ok := tc.Match("DELETE", "/v1/any"); !ok || b.HTTPMethod() != "" {
+		t.Fatal("any-method route not matched")
+	}
+	if got := tc.Allowed("/v1/any"); len(got) != 0 {
+		t.Fatalf("Allowed = %v, want none for an any-method route", got)
+	}
+
+	t.Run("order", func(t *testing.T) {
+		// Two files: routes come by file path, the same on every run.
+		files := ruleFiles(t, method{name: "A", rule: getRule("/x/a")})
+		api := apiFiles(t)
+		api.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+			if err := files.RegisterFile(fd); err != nil {
+				t.Fatal(err)
+			}
+			return true
+		})
+		want := append(append([]string{}, wantRoutes...), "GET /x/a -> /x.S/A")
+		for range 20 {
+			tc, err := transcode.New(files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := routes(tc); !slices.Equal(got, want) {
+				t.Fatalf("routes:\n%s", strings.Join(got, "\n"))
+			}
+		}
+	})
 }
 
 // TestDecodeEncode exercises Decode and Encode on fields the test API has

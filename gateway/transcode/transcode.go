@@ -32,6 +32,7 @@ package transcode
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -110,21 +111,27 @@ func New(files *protoregistry.Files, opts ...Option) (*Transcoder, error) {
 	types := dynamicpb.NewTypes(files)
 	t.codec.MarshalOptions.Resolver = types
 	t.codec.UnmarshalOptions.Resolver = types
-	var err error
+	// RangeFiles visits files in no fixed order: sort them, so that the
+	// routes, and which of two conflicting methods an error names first,
+	// do not change from run to run.
+	var fds []protoreflect.FileDescriptor
 	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		if fd.Services().Len() > 0 {
+			fds = append(fds, fd)
+		}
+		return true
+	})
+	slices.SortFunc(fds, func(a, b protoreflect.FileDescriptor) int { return strings.Compare(a.Path(), b.Path()) })
+	for _, fd := range fds {
 		svcs := fd.Services()
 		for i := range svcs.Len() {
 			if skipService(string(svcs.Get(i).FullName())) {
 				continue
 			}
-			if err = t.addService(svcs.Get(i)); err != nil {
-				return false
+			if err := t.addService(svcs.Get(i)); err != nil {
+				return nil, err
 			}
 		}
-		return true
-	})
-	if err != nil {
-		return nil, err
 	}
 	return t, nil
 }
@@ -269,8 +276,15 @@ func verbOf(r *annotations.HttpRule) (verb, path string, ok bool) {
 	case *annotations.HttpRule_Patch:
 		return "PATCH", p.Patch, true
 	case *annotations.HttpRule_Custom:
-		kind := strings.ToUpper(strings.TrimSpace(p.Custom.GetKind()))
-		return kind, p.Custom.GetPath(), kind != "" && kind != "*"
+		// "*" is any method, as for a Zelos server's routes.
+		switch kind := strings.ToUpper(strings.TrimSpace(p.Custom.GetKind())); kind {
+		case "":
+			return "", "", false
+		case "*":
+			return "", p.Custom.GetPath(), true
+		default:
+			return kind, p.Custom.GetPath(), true
+		}
 	}
 	return "", "", false
 }
