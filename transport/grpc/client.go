@@ -129,6 +129,11 @@ func Dial(ctx context.Context, opts ...ClientOption) (*ggrpc.ClientConn, error) 
 	return dial(ctx, false, opts)
 }
 
+// ClientConn is grpc-go's ClientConn, which Dial and DialInsecure return,
+// so that code can name it through this package, as the tutorial's
+// gateway does.
+type ClientConn = ggrpc.ClientConn
+
 // DialInsecure is Dial without transport security.
 func DialInsecure(ctx context.Context, opts ...ClientOption) (*ggrpc.ClientConn, error) {
 	return dial(ctx, true, opts)

@@ -22,6 +22,13 @@ type Transporter interface {
 	PathTemplate() string
 }
 
+// Request is net/http's Request, so that handlers mounted with HandleFunc
+// can be written with this package alone, as in Kratos.
+type Request = nethttp.Request
+
+// ResponseWriter is net/http's ResponseWriter, for the same reason.
+type ResponseWriter = nethttp.ResponseWriter
+
 // HeaderCarrier adapts an nethttp.Header to transport.Header.
 type HeaderCarrier nethttp.Header
 
