@@ -18,9 +18,9 @@ import (
 	"os"
 
 	"github.com/zelos-go/zelos"
-	userv1 "github.com/zelos-go/zelos/examples/shop/user/api/user/v1"
-	orderv1 "github.com/zelos-go/zelos/examples/shop/order/api/order/v1"
 	"github.com/zelos-go/zelos/examples/shop/internal/registryurl"
+	orderv1 "github.com/zelos-go/zelos/examples/shop/order/api/order/v1"
+	userv1 "github.com/zelos-go/zelos/examples/shop/user/api/user/v1"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/middleware/auth"
