@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -21,26 +22,36 @@ import (
 // Decode) and returns the reply, a dynamic message. A failed call returns
 // the *errors.Error its gRPC status carries (errors.FromGRPCStatus): the
 // backend's code, reason and metadata, or the status code's name as the
-// reason for a backend that is not Zelos.
+// reason for a backend that is not Zelos. A backend that cannot be reached
+// is 503 UNAVAILABLE naming the gRPC service, not its address.
 func (b *Binding) Invoke(ctx context.Context, cc grpc.ClientConnInterface, req proto.Message, opts ...grpc.CallOption) (proto.Message, error) {
 	if b.streamDesc != nil {
 		return nil, fmt.Errorf("transcode: %s is server-streaming: use Stream", b.fullMethod)
 	}
 	reply := dynamicpb.NewMessage(b.method.Output())
 	if err := cc.Invoke(ctx, b.fullMethod, req, reply, opts...); err != nil {
-		return nil, callError(err)
+		return nil, b.callError(err)
 	}
 	return reply, nil
 }
 
-// callError converts the error of a call into a Zelos error.
-func callError(err error) error {
-	if s, ok := status.FromError(err); ok {
-		if se := errors.FromGRPCStatus(s); se != nil {
-			return se.WithCause(err)
-		}
+// callError converts the error of a call into a Zelos error. grpc-go's own
+// UNAVAILABLE (no connection: a status with no details) names the address
+// it failed to reach, which is no business of the client's: its message
+// names the gRPC service instead, the address staying in the cause.
+func (b *Binding) callError(err error) error {
+	s, ok := status.FromError(err)
+	if !ok {
+		return errors.FromError(err)
 	}
-	return errors.FromError(err)
+	se := errors.FromGRPCStatus(s)
+	if se == nil {
+		return errors.FromError(err)
+	}
+	if s.Code() == codes.Unavailable && len(s.Proto().GetDetails()) == 0 {
+		se.Message = "service " + string(b.method.Parent().FullName()) + " is unavailable"
+	}
+	return se.WithCause(err)
 }
 
 // Encode writes reply (or its response_body field) as JSON with status 200,
@@ -103,13 +114,13 @@ func (b *Binding) Stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	defer cancel() // ends the call when the client goes away or we stop
 	cs, err := cc.NewStream(ctx, b.streamDesc, b.fullMethod, opts...)
 	if err != nil {
-		return callError(err)
+		return b.callError(err)
 	}
 	if err := cs.SendMsg(req); err != nil && !stderrors.Is(err, io.EOF) {
-		return callError(err)
+		return b.callError(err)
 	}
 	if err := cs.CloseSend(); err != nil {
-		return callError(err)
+		return b.callError(err)
 	}
 	msg := dynamicpb.NewMessage(b.method.Output())
 	// The first message is awaited before the reply starts, so that a
@@ -117,7 +128,7 @@ func (b *Binding) Stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	err = cs.RecvMsg(msg)
 	empty := stderrors.Is(err, io.EOF)
 	if err != nil && !empty {
-		return callError(err)
+		return b.callError(err)
 	}
 	if md, err := cs.Header(); err == nil {
 		CopyReplyMetadata(w.Header(), md)
@@ -145,7 +156,7 @@ func (b *Binding) Stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 		msg = dynamicpb.NewMessage(b.method.Output())
 		if err := cs.RecvMsg(msg); err != nil {
 			if !stderrors.Is(err, io.EOF) {
-				b.sendError(sw, callError(err))
+				b.sendError(sw, b.callError(err))
 			}
 			return nil
 		}

@@ -1,6 +1,7 @@
 package transcode_test
 
 import (
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	testapiv1 "github.com/zelos-go/zelos/gateway/internal/testapi/v1"
 	"github.com/zelos-go/zelos/gateway/transcode"
@@ -306,4 +310,52 @@ func TestDescriptorSet(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestUnreachable checks that a backend that cannot be reached is a 503
+// naming the gRPC service, never its address.
+func TestUnreachable(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close() // nothing listens there now
+	conn := dial(t, addr)
+	tc, err := transcode.New(apiFiles(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/shelves/1", "/v1/shelves/1:watch"} {
+		r := serve(tc, conn, request{method: "GET", path: path})
+		m := r.errorBody(t, 503, "UNAVAILABLE")
+		if m["message"] != "service zelos.gateway.testapi.v1.Library is unavailable" || contains(string(r.body), "127.0.0.1") {
+			t.Errorf("%s: error %s", path, r.body)
+		}
+	}
+}
+
+// TestUnparsedOptions loads descriptors whose method options were parsed
+// without the google.api.http extension known, so that the rules are
+// unknown fields: they must give the same routes.
+func TestUnparsedOptions(t *testing.T) {
+	data, err := proto.Marshal(fileSet(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := (proto.UnmarshalOptions{Resolver: new(protoregistry.Types)}).Unmarshal(data, &set); err != nil {
+		t.Fatal(err)
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := transcode.New(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := routes(tc); !slices.Equal(got, wantRoutes) {
+		t.Fatalf("routes:\n%s", strings.Join(got, "\n"))
+	}
 }
