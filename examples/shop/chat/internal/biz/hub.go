@@ -162,7 +162,7 @@ func (h *Hub) Join(room, user string) (*Subscription, error) {
 	if err := ValidateRoom(room); err != nil {
 		return nil, err
 	}
-	if err := validateUser(user); err != nil {
+	if err := ValidateUser(user); err != nil {
 		return nil, err
 	}
 	h.mu.Lock()
@@ -191,7 +191,7 @@ func (h *Hub) Publish(room, user, content string) (Message, error) {
 	if err := ValidateRoom(room); err != nil {
 		return Message{}, err
 	}
-	if err := validateUser(user); err != nil {
+	if err := ValidateUser(user); err != nil {
 		return Message{}, err
 	}
 	if err := validateContent(content); err != nil {
@@ -276,7 +276,9 @@ func ValidateRoom(room string) error {
 	return nil
 }
 
-func validateUser(user string) error {
+// ValidateUser checks a user ID: at most MaxUserLen bytes of UTF-8
+// without control characters; "" is an anonymous member.
+func ValidateUser(user string) error {
 	if len(user) > MaxUserLen || !printable(user) {
 		return v1.ErrorInvalidMessage("chat: user_id must be at most %d printable characters", MaxUserLen)
 	}
