@@ -28,7 +28,6 @@ package biz
 
 import (
 	"context"
-	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -36,6 +35,7 @@ import (
 	"time"
 
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/examples/shop/internal/page"
 	v1 "github.com/zelos-go/zelos/examples/shop/order/api/order/v1"
 	productv1 "github.com/zelos-go/zelos/examples/shop/product/api/product/v1"
 	userv1 "github.com/zelos-go/zelos/examples/shop/user/api/user/v1"
@@ -65,9 +65,6 @@ const (
 	MaxQuantity = 10_000
 	// MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
 	MaxIdempotencyKeyLen = 128
-	// DefaultPageSize and MaxPageSize bound ListOrders pages.
-	DefaultPageSize = 20
-	MaxPageSize     = 100
 )
 
 // Item is one product of an order.
@@ -491,22 +488,15 @@ func (uc *OrderUsecase) GetOrder(ctx context.Context, id string) (*Order, error)
 }
 
 // ListOrders returns a page of the user's orders, newest first, and the
-// number of the user's orders. page counts from 1; pageSize 0 is
-// DefaultPageSize.
-func (uc *OrderUsecase) ListOrders(ctx context.Context, userID string, page, pageSize int) ([]*Order, int, error) {
+// number of the user's orders. page counts from 1 (below 1 means 1);
+// pageSize below 1 means 20, above 100 means 100, as every shop service
+// pages (internal/page).
+func (uc *OrderUsecase) ListOrders(ctx context.Context, userID string, pageNumber, pageSize int32) ([]*Order, int, error) {
 	if userID == "" {
 		return nil, 0, v1.ErrorInvalidOrder("order: user_id is required")
 	}
-	if page == 0 {
-		page = 1
-	}
-	if pageSize == 0 {
-		pageSize = DefaultPageSize
-	}
-	if page < 1 || page > 1_000_000 || pageSize < 1 || pageSize > MaxPageSize {
-		return nil, 0, v1.ErrorInvalidOrder("order: page must be at least 1 and page_size between 1 and %d", MaxPageSize)
-	}
-	return uc.repo.ListByUser(ctx, userID, (page-1)*pageSize, pageSize)
+	offset, limit := page.Bounds(pageNumber, pageSize)
+	return uc.repo.ListByUser(ctx, userID, offset, limit)
 }
 
 // Recover finishes the orders left unfinished by crashes and outages
@@ -533,11 +523,4 @@ func (uc *OrderUsecase) Recover(ctx context.Context) (int, error) {
 		}
 	}
 	return len(orders), nil
-}
-
-// NewID returns a new order ID: 16 random bytes in hex.
-func NewID() string {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -500,7 +500,7 @@ func TestGetAndListOrders(t *testing.T) {
 	}
 	t.Run("pages, newest first", func(t *testing.T) {
 		for _, tc := range []struct {
-			page, size int
+			page, size int32
 			want       []string
 		}{
 			{1, 2, []string{ids[4], ids[3]}},
@@ -524,16 +524,20 @@ func TestGetAndListOrders(t *testing.T) {
 			})
 		}
 	})
-	t.Run("invalid pages", func(t *testing.T) {
+	t.Run("pages out of bounds are clamped", func(t *testing.T) {
 		for _, tc := range []struct {
-			user       string
-			page, size int
+			page, size int32
+			want       int
 		}{
-			{"", 1, 10}, {"u1", -1, 10}, {"u1", 1, -1}, {"u1", 1, biz.MaxPageSize + 1},
+			{-1, 2, 2}, {1, -1, 5}, {1, 1000, 5},
 		} {
-			if _, _, err := f.uc.ListOrders(ctx, tc.user, tc.page, tc.size); !v1.IsInvalidOrder(err) {
-				t.Errorf("%+v: %v", tc, err)
+			list, _, err := f.uc.ListOrders(ctx, "u1", tc.page, tc.size)
+			if err != nil || len(list) != tc.want {
+				t.Errorf("page %d size %d: %d orders, %v", tc.page, tc.size, len(list), err)
 			}
+		}
+		if _, _, err := f.uc.ListOrders(ctx, "", 1, 10); !v1.IsInvalidOrder(err) {
+			t.Errorf("no user: %v", err)
 		}
 	})
 	t.Run("get", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/examples/shop/internal/ids"
 	v1 "github.com/zelos-go/zelos/examples/shop/order/api/order/v1"
 	"github.com/zelos-go/zelos/examples/shop/order/internal/biz"
 )
@@ -87,7 +88,7 @@ func (r *OrderRepo) stamp() time.Time { return r.now().UTC() }
 func (r *OrderRepo) Create(ctx context.Context, o *biz.Order) (*biz.Order, bool, error) {
 	now := r.stamp()
 	m := orderModel{
-		ID:          biz.NewID(),
+		ID:          ids.New(),
 		UserID:      o.UserID,
 		RequestHash: o.RequestHash,
 		Status:      string(biz.StatusPending),
