@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,3 +224,16 @@ func serve(tc *transcode.Transcoder, cc grpc.ClientConnInterface, rq request) re
 // squash returns JSON text without its spaces, which protojson varies on
 // purpose from build to build.
 func squash(b []byte) string { return strings.ReplaceAll(string(b), " ", "") }
+
+// newWithRoutes builds a Transcoder of files and checks its routes.
+func newWithRoutes(t *testing.T, files *protoregistry.Files, want []string) *transcode.Transcoder {
+	t.Helper()
+	tc, err := transcode.New(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := routes(tc); !slices.Equal(got, want) {
+		t.Fatalf("routes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	return tc
+}

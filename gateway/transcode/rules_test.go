@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 
@@ -155,15 +154,9 @@ func TestNewRoutes(t *testing.T) {
 		method{name: "Custom", rule: &annotations.HttpRule{Pattern: &annotations.HttpRule_Custom{Custom: &annotations.CustomHttpPattern{Kind: "search", Path: "/v1/s"}}}},
 		method{name: "Any", rule: &annotations.HttpRule{Pattern: &annotations.HttpRule_Custom{Custom: &annotations.CustomHttpPattern{Kind: "*", Path: "/v1/any"}}}},
 	)
-	tc, err := transcode.New(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := strings.Join(routes(tc), "\n")
-	want := "GET /v1/watch -> /x.S/Watch\nGET /v1/extra/{name} -> /x.S/OnlyExtra\nSEARCH /v1/s -> /x.S/Custom\n /v1/any -> /x.S/Any"
-	if got != want {
-		t.Fatalf("routes:\n%s\nwant:\n%s", got, want)
-	}
+	tc := newWithRoutes(t, files, []string{
+		"GET /v1/watch -> /x.S/Watch", "GET /v1/extra/{name} -> /x.S/OnlyExtra", "SEARCH /v1/s -> /x.S/Custom", " /v1/any -> /x.S/Any",
+	})
 	if _, _, ok := tc.Match("SEARCH", "/v1/s"); !ok {
 		t.Fatal("custom method not matched")
 	}
@@ -186,13 +179,7 @@ func TestNewRoutes(t *testing.T) {
 		})
 		want := append(append([]string{}, wantRoutes...), "GET /x/a -> /x.S/A")
 		for range 20 {
-			tc, err := transcode.New(files)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := routes(tc); !slices.Equal(got, want) {
-				t.Fatalf("routes:\n%s", strings.Join(got, "\n"))
-			}
+			newWithRoutes(t, files, want)
 		}
 	})
 }

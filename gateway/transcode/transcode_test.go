@@ -285,13 +285,7 @@ func TestDescriptorSet(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tc, err := transcode.New(files)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := routes(tc); !slices.Equal(got, wantRoutes) {
-				t.Fatalf("routes:\n%s", strings.Join(got, "\n"))
-			}
+			tc := newWithRoutes(t, files, wantRoutes)
 			rec := serve(tc, e.conn, request{method: "GET", path: "/v1/shelves/1/books/b7"})
 			if rec.status != 200 || !contains(squash(rec.body), `"title":"titleofshelves/1/books/b7"`) {
 				t.Fatalf("reply %d %s", rec.status, rec.body)
@@ -351,11 +345,5 @@ func TestUnparsedOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc, err := transcode.New(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := routes(tc); !slices.Equal(got, wantRoutes) {
-		t.Fatalf("routes:\n%s", strings.Join(got, "\n"))
-	}
+	newWithRoutes(t, files, wantRoutes)
 }
