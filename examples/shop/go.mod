@@ -14,6 +14,7 @@ require (
 	github.com/zelos-go/zelos/contrib/registry/consul v0.0.0
 	github.com/zelos-go/zelos/contrib/registry/etcd v0.0.0
 	github.com/zelos-go/zelos/gateway v0.0.0-00010101000000-000000000000
+	github.com/zelos-go/zelos/middleware/auth v0.0.0-00010101000000-000000000000
 	go.etcd.io/etcd/client/v3 v3.6.16
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
@@ -71,7 +72,6 @@ require (
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/zelos-go/zelos/middleware/auth v0.0.0-00010101000000-000000000000 // indirect
 	go.etcd.io/etcd/api/v3 v3.6.16 // indirect
 	go.etcd.io/etcd/client/pkg/v3 v3.6.16 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zelos-go/zelos"
+	"github.com/zelos-go/zelos/examples/shop/chat"
+	shopgateway "github.com/zelos-go/zelos/examples/shop/gateway"
+	"github.com/zelos-go/zelos/examples/shop/internal/runner"
+	"github.com/zelos-go/zelos/examples/shop/order"
+	"github.com/zelos-go/zelos/examples/shop/product"
+	"github.com/zelos-go/zelos/examples/shop/user"
+	"github.com/zelos-go/zelos/gateway"
+	"github.com/zelos-go/zelos/registry"
+)
+
+// options configures start.
+type options struct {
+	// Addr is the gateway's address; "" means the gateway config's
+	// (GATEWAY_ADDR, default 0.0.0.0:8000). Tests pass "127.0.0.1:0".
+	Addr string
+	// DataDir holds the services' SQLite files; "" means ./data.
+	DataDir string
+	// ProductInstances is how many product instances run (below 1: one).
+	ProductInstances int
+	// Logs receives every service's logs; nil means os.Stdout.
+	Logs io.Writer
+	// NoDemo skips loading the demo data.
+	NoDemo bool
+}
+
+// shop is a running shop.
+type shop struct {
+	// Registry is the in-memory registry every service registers in.
+	Registry *registry.InMemory
+	// GatewayURL is the gateway's base URL, "http://127.0.0.1:8000".
+	GatewayURL string
+	DataDir    string
+	// Products are the product instances, to stop one (a fault).
+	Products []*instance
+	// all is every instance, the gateway last, in start order.
+	all []*instance
+}
+
+// instance is one running App.
+type instance struct {
+	Name    string
+	app     *zelos.App
+	cancel  context.CancelFunc
+	done    chan error
+	cleanup func()
+
+	once sync.Once
+	err  error
+}
+
+// Stop stops the instance gracefully (it drains first) and waits until it
+// stopped and released its resources. It may be called more than once.
+func (i *instance) Stop() error {
+	i.once.Do(func() {
+		i.cancel()
+		i.err = <-i.done
+		if i.cleanup != nil {
+			i.cleanup()
+		}
+	})
+	return i.err
+}
+
+// ID is the instance's registry ID.
+func (i *instance) ID() string { return i.app.ID() }
+
+// serviceAddr is where every service listens in the one-process shop: a
+// free port on loopback, found by the gateway through the registry, so
+// that any number of instances fit beside the standalone defaults.
+const serviceAddr = "127.0.0.1:0"
+
+// startTimeout bounds the wait for an instance to register.
+const startTimeout = 30 * time.Second
+
+// start runs the shop until ctx ends or Stop is called.
+func start(ctx context.Context, o options) (_ *shop, err error) {
+	if o.DataDir == "" {
+		o.DataDir = "./data"
+	}
+	if o.ProductInstances < 1 {
+		o.ProductInstances = 1
+	}
+	if o.Logs == nil {
+		o.Logs = os.Stdout
+	}
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("shop: data directory: %w", err)
+	}
+	s := &shop{Registry: registry.NewInMemory(), DataDir: o.DataDir}
+	defer func() {
+		if err != nil {
+			_ = s.Stop()
+		}
+	}()
+	type svcOpts struct {
+		name string
+		reg  string // registry name, to wait for
+		new  func(context.Context) (*zelos.App, func(), error)
+	}
+	svcs := []svcOpts{{"user", user.Name, func(ctx context.Context) (*zelos.App, func(), error) {
+		return user.NewApp(ctx, user.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "user"), DataDir: o.DataDir,
+			HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+	}}}
+	for i := range o.ProductInstances {
+		name := "product"
+		if o.ProductInstances > 1 {
+			name = fmt.Sprintf("product-%d", i+1)
+		}
+		svcs = append(svcs, svcOpts{name, product.Name, func(ctx context.Context) (*zelos.App, func(), error) {
+			return product.NewApp(ctx, product.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, name), DataDir: o.DataDir,
+				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+		}})
+	}
+	svcs = append(svcs,
+		svcOpts{"order", "order.service", func(ctx context.Context) (*zelos.App, func(), error) {
+			return order.NewApp(ctx, order.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "order"), DataDir: o.DataDir,
+				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+		}},
+		svcOpts{"chat", "chat.service", func(ctx context.Context) (*zelos.App, func(), error) {
+			return chat.NewApp(ctx, chat.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "chat"), DataDir: o.DataDir,
+				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+		}},
+	)
+	for _, sv := range svcs {
+		in, err := s.run(ctx, sv.name, sv.new)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(sv.name, "product") {
+			s.Products = append(s.Products, in)
+		}
+		if err := s.waitRegistered(ctx, sv.reg, in); err != nil {
+			return nil, err
+		}
+	}
+	if !o.NoDemo {
+		if err := loadDemo(ctx, s.Registry); err != nil {
+			return nil, fmt.Errorf("shop: demo data: %w", err)
+		}
+	}
+	if err := s.startGateway(ctx, o); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// run starts one App.
+func (s *shop) run(ctx context.Context, name string, newApp func(context.Context) (*zelos.App, func(), error)) (*instance, error) {
+	ictx, cancel := context.WithCancel(ctx)
+	app, cleanup, err := newApp(ictx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("shop: %s: %w", name, err)
+	}
+	in := &instance{Name: name, app: app, cancel: cancel, done: make(chan error, 1), cleanup: cleanup}
+	go func() { in.done <- app.Run() }()
+	s.all = append(s.all, in)
+	return in, nil
+}
+
+// waitRegistered waits until in is in the registry under name, or fails
+// if it stopped first.
+func (s *shop) waitRegistered(ctx context.Context, name string, in *instance) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ins, _ := s.Registry.GetService(ctx, name)
+		for _, i := range ins {
+			if i.ID == in.ID() {
+				return nil
+			}
+		}
+		select {
+		case err := <-in.done:
+			in.done <- err // for Stop
+			return fmt.Errorf("shop: %s stopped at start: %v", in.Name, err)
+		case <-ctx.Done():
+			return fmt.Errorf("shop: %s did not register: %w", in.Name, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// startGateway runs the gateway on the shop's config
+// (examples/shop/gateway/configs/gateway.yaml).
+func (s *shop) startGateway(ctx context.Context, o options) error {
+	cfg, err := shopgateway.Load()
+	if err != nil {
+		return fmt.Errorf("shop: gateway config: %w", err)
+	}
+	logger := runner.Logger(o.Logs, "gateway")
+	opts := []gateway.Option{gateway.WithDiscovery(s.Registry), gateway.WithLogger(logger)}
+	if o.Addr != "" {
+		opts = append(opts, gateway.Address(o.Addr))
+	}
+	gw, err := gateway.New(cfg, opts...)
+	if err != nil {
+		return fmt.Errorf("shop: gateway: %w", err)
+	}
+	in, err := s.run(ctx, "gateway", func(ctx context.Context) (*zelos.App, func(), error) {
+		return zelos.New(
+			zelos.Context(ctx),
+			zelos.Name("gateway"),
+			zelos.Logger(logger),
+			zelos.Server(gw),
+			zelos.DrainDelay(time.Duration(cfg.DrainDelay)),
+			zelos.StopTimeout(10*time.Second),
+		), nil, nil
+	})
+	if err != nil {
+		return err
+	}
+	// The gateway's Endpoint binds its listener, so the URL is known
+	// before the App serves, and requests to it wait in the backlog.
+	u, err := gw.Endpoint()
+	if err != nil {
+		return fmt.Errorf("shop: gateway: %w", err)
+	}
+	s.GatewayURL = gatewayURL(u.Host, o.Addr)
+	_ = in
+	return nil
+}
+
+// gatewayURL is the URL to print: the bound port on localhost when the
+// gateway listens on every interface, as ":8000" does.
+func gatewayURL(bound, addr string) string {
+	port := bound[strings.LastIndex(bound, ":")+1:]
+	host := "localhost"
+	if h := addr[:max(strings.LastIndex(addr, ":"), 0)]; h != "" && h != "0.0.0.0" && h != "[::]" && h != "::" {
+		host = h
+	}
+	return "http://" + host + ":" + port
+}
+
+// Stop stops every instance, all at once (each drains for its own
+// delay), and waits for them.
+func (s *shop) Stop() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.all))
+	for i, in := range s.all {
+		wg.Go(func() {
+			if err := in.Stop(); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", in.Name, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
