@@ -56,7 +56,7 @@ func newEnv(t *testing.T, opts ...transcode.Option) *env {
 	return &env{conn: conn, tc: tc, gw: hs.URL, zelos: testapi.StartHTTP(t)}
 }
 
-func dial(t *testing.T, addr string) *grpc.ClientConn {
+func dial(t testing.TB, addr string) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
