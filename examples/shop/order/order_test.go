@@ -446,4 +446,3 @@ func TestKillProductBetweenSteps(t *testing.T) {
 		}
 	})
 }
-
