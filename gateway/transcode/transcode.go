@@ -51,10 +51,9 @@ import (
 // HTTP server.
 const DefaultMaxBodySize = zhttp.DefaultMaxBodySize
 
-// DefaultForwardHeaders are the request headers forwarded as gRPC metadata
-// unless ForwardHeaders says otherwise: Zelos metadata (x-md-*) and the
-// credentials.
-var DefaultForwardHeaders = []string{"x-md-*", "authorization"}
+// defaultForwardHeaders are the request headers forwarded unless
+// ForwardHeaders says otherwise.
+func defaultForwardHeaders() []string { return []string{"x-md-*", "authorization"} }
 
 // Option configures a Transcoder.
 type Option func(*options)
@@ -70,10 +69,10 @@ type options struct {
 // zero or less means no bound.
 func MaxBodySize(n int64) Option { return func(o *options) { o.maxBody = n } }
 
-// ForwardHeaders sets the request headers Handler and Metadata forward to
-// the backend as gRPC metadata, replacing DefaultForwardHeaders: header
-// names, or prefixes ending in "*", matched case-insensitively. No names
-// forwards nothing.
+// ForwardHeaders sets the request headers Handler, Metadata and
+// OutgoingContext forward to the backend as gRPC metadata: header names, or
+// prefixes ending in "*", matched case-insensitively. The default is
+// "x-md-*" (Zelos metadata) and "authorization"; no names forwards nothing.
 func ForwardHeaders(names ...string) Option {
 	return func(o *options) { o.forward = append([]string{}, names...) }
 }
@@ -101,7 +100,7 @@ type Transcoder struct {
 // and two routes a request could not tell apart are errors naming the
 // methods.
 func New(files *protoregistry.Files, opts ...Option) (*Transcoder, error) {
-	o := options{maxBody: DefaultMaxBodySize, forward: DefaultForwardHeaders}
+	o := options{maxBody: DefaultMaxBodySize, forward: defaultForwardHeaders()}
 	for _, opt := range opts {
 		opt(&o)
 	}

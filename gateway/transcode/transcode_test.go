@@ -242,6 +242,14 @@ func TestBodySize(t *testing.T) {
 		t.Fatalf("small body: %d %s", r.status, r.body)
 	}
 	do(t, e.gw, request{method: "POST", path: "/v1/shelves/1/books", body: big}).errorBody(t, 413, "BODY_TOO_LARGE")
+	t.Run("default bound", func(t *testing.T) {
+		tc, err := transcode.New(apiFiles(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := []byte(`{"requestId":"` + strings.Repeat("x", transcode.DefaultMaxBodySize) + `"}`)
+		serve(tc, e.conn, request{method: "POST", path: "/v1/shelves/1/books", body: body}).errorBody(t, 413, "BODY_TOO_LARGE")
+	})
 	t.Run("chunked", func(t *testing.T) {
 		// No Content-Length: the bound applies to the bytes read.
 		req, err := http.NewRequest("POST", e.gw+"/v1/shelves/1/books", strings.NewReader(string(big)))
