@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"io"
+	nethttp "net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -20,7 +21,10 @@ import (
 //   - httputil: through a plain httputil.ReverseProxy, the baseline;
 //   - gateway: through the gateway, prefix /hello, no policies, access log
 //     on (the default) to log.NewStdLogger(io.Discard);
-//   - gateway-nolog: the same with access_log: false.
+//   - gateway-nolog: the same with access_log: false;
+//   - ServeHTTP-*: the same three proxies' handlers called directly, with
+//     no client or server in front (only the proxy's round trip to the
+//     backend is over TCP).
 //
 // The gateway's ratio to httputil is its figure over httputil's, median
 // against median (benchstat); cpu-ns/op (see reportCPU) is the figure to
@@ -58,7 +62,69 @@ func BenchmarkGatewayProxy(b *testing.B) {
 			runGet(b, addr+rig.HTTPPath)
 		})
 	}
+	// The handlers alone, called with ServeHTTP: no client and no
+	// server in front of the proxy, only its round trip to the backend, so
+	// that what the gateway adds to a ReverseProxy stands out.
+	b.Run("ServeHTTP-httputil", func(b *testing.B) { runServeHTTP(b, rig.NewReverseProxy(backend)) })
+	for _, v := range []struct {
+		name      string
+		accessLog bool
+	}{{"ServeHTTP-gateway", true}, {"ServeHTTP-gateway-nolog", false}} {
+		b.Run(v.name, func(b *testing.B) {
+			g, err := rig.NewGateway(rig.GatewayConfig(backend, grpcAddr, v.accessLog), log.NewStdLogger(io.Discard))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Close()
+			runServeHTTP(b, g)
+		})
+	}
 }
+
+// runServeHTTP times h.ServeHTTP of GET /hello/zelos into a reused
+// writer that discards the body.
+func runServeHTTP(b *testing.B, h nethttp.Handler) {
+	w := &discardWriter{h: nethttp.Header{}}
+	serve := func() {
+		clear(w.h)
+		w.code = 0
+		r, err := nethttp.NewRequest(nethttp.MethodGet, "http://gateway"+rig.HTTPPath, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.RemoteAddr = "127.0.0.1:40000"
+		h.ServeHTTP(w, r)
+		if w.code != nethttp.StatusOK {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+	serve() // dials the backend
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		serve()
+	}
+	reportCPU(b, cpu0)
+}
+
+// discardWriter is a ResponseWriter that keeps the status and drops the
+// body, reused across requests so that it allocates nothing itself.
+type discardWriter struct {
+	h    nethttp.Header
+	code int
+}
+
+func (w *discardWriter) Header() nethttp.Header { return w.h }
+func (w *discardWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(nethttp.StatusOK)
+	return len(p), nil
+}
+func (w *discardWriter) Flush() {}
 
 // BenchmarkGatewayTranscode measures SayHello of the helloworld Greeter,
 // served by a Zelos gRPC server with no middleware, serially over loopback:

@@ -103,18 +103,24 @@ endpoints:
 `, accessLog, httpAddr, grpcAddr)
 }
 
+// NewGateway returns a gateway serving the YAML configuration cfg,
+// logging to l, with opts after those; it listens only once started.
+func NewGateway(cfg string, l log.Logger, opts ...gateway.Option) (*gateway.Gateway, error) {
+	c, err := gateway.ParseConfig([]byte(cfg), "gateway.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return gateway.New(c, append([]gateway.Option{gateway.WithLogger(l)}, opts...)...)
+}
+
 // StartGateway starts a gateway serving the YAML configuration cfg on
 // loopback, logging to l. It returns the host:port.
 func StartGateway(cfg string, l log.Logger) (string, func(), error) {
-	c, err := gateway.ParseConfig([]byte(cfg), "gateway.yaml")
-	if err != nil {
-		return "", nil, err
-	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	g, err := gateway.New(c, gateway.WithLogger(l), gateway.ServerOptions(zhttp.Listener(lis)))
+	g, err := NewGateway(cfg, l, gateway.ServerOptions(zhttp.Listener(lis)))
 	if err != nil {
 		_ = lis.Close()
 		return "", nil, err
@@ -127,18 +133,24 @@ func StartGateway(cfg string, l log.Logger) (string, func(), error) {
 	}, nil
 }
 
-// StartReverseProxy starts the baseline: a plain httputil.ReverseProxy to
-// backendAddr on a net/http server. Its transport keeps as many idle
-// connections per backend as the gateway's (256), since the default of 2
-// would make it dial under concurrency and measure the dials.
+// NewReverseProxy returns the baseline: a plain httputil.ReverseProxy to
+// backendAddr. Its transport keeps as many idle connections per backend as
+// the gateway's (256), since the default of 2 would make it dial under
+// concurrency and measure the dials.
+func NewReverseProxy(backendAddr string) *httputil.ReverseProxy {
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: backendAddr})
+	rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+	return rp
+}
+
+// StartReverseProxy serves NewReverseProxy(backendAddr) on a net/http
+// server on loopback. It returns the host:port.
 func StartReverseProxy(backendAddr string) (string, func(), error) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: backendAddr})
-	rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
-	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: NewReverseProxy(backendAddr), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(lis) }()
 	return lis.Addr().String(), func() { _ = srv.Close() }, nil
 }
