@@ -13,7 +13,10 @@
 // the same route from generated code, so that a client sees no difference
 // between the two: the query string fills the request message
 // (encoding/form rules), then the body (the whole message for body "*", one
-// field for body "field"), then the path variables, which win. Mistakes get
+// field for body "field"), then the path variables, which win. A non-empty
+// body replaces what the query set in the part it covers, so that in effect
+// the query binds only the fields neither the path nor the body binds, as
+// google.api.http specifies. Mistakes get
 // the same 400 reasons: INVALID_QUERY, BAD_REQUEST_BODY, INVALID_PATH, and
 // 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE. Replies are written with
 // the options of the Zelos JSON codec (unpopulated fields emitted,
