@@ -1,10 +1,14 @@
 # Zelos: every target covers every module listed in go.work.
 
-.PHONY: run test tools fmt vet bench
+.PHONY: run shop test tools fmt vet bench
 
 # Runs the example service on its embedded defaults.
 run:
 	go run ./examples/helloworld -conf examples/helloworld/configs
+
+# Runs the whole shop (examples/shop) in one process: the gateway on :8000.
+shop:
+	go run ./examples/shop
 
 # gofmt check, go vet and go test -race for every module.
 test: tools
