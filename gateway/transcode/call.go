@@ -58,8 +58,9 @@ func (b *Binding) callError(err error) error {
 // with the options of the Zelos JSON codec: unpopulated fields written,
 // lowerCamelCase names, enums by name. A response_body that is not a
 // message (a scalar, list or map) is written as the JSON value protojson
-// gives the field. A reply that cannot be encoded is a 500 ENCODE_REPLY
-// error, returned with nothing written.
+// gives the field. A nil reply is written as an empty one. A reply that
+// cannot be encoded is a 500 ENCODE_REPLY error, returned with nothing
+// written.
 func (b *Binding) Encode(w http.ResponseWriter, r *http.Request, reply proto.Message) error {
 	data, err := b.marshalReply(reply)
 	if err != nil {
@@ -72,6 +73,9 @@ func (b *Binding) Encode(w http.ResponseWriter, r *http.Request, reply proto.Mes
 }
 
 func (b *Binding) marshalReply(reply proto.Message) ([]byte, error) {
+	if reply == nil {
+		reply = dynamicpb.NewMessage(b.method.Output()) // as an empty reply
+	}
 	fd := b.respField
 	if fd == nil {
 		return b.t.codec.Marshal(reply)

@@ -297,10 +297,14 @@ func TestDecodeEncode(t *testing.T) {
 				t.Errorf("%s: reply %s %q, want %s", c.path, rec.Header().Get("Content-Type"), got, c.want)
 			}
 		}
+		rec := httptest.NewRecorder()
+		b, _, _ := tc.Match("GET", "/v1/raw/x")
+		if err := b.Encode(rec, httptest.NewRequest("GET", "/v1/raw/x", nil), nil); err != nil || !strings.Contains(squash(rec.Body.Bytes()), `"id":"0"`) {
+			t.Errorf("Encode(nil) = %v, body %q", err, rec.Body)
+		}
 		bad := dynamicpb.NewMessage(md.(protoreflect.MessageDescriptor))
 		bad.Set(fields.ByName("name"), protoreflect.ValueOfString("\xff"))
-		b, _, _ := tc.Match("GET", "/v1/raw/x")
-		rec := httptest.NewRecorder()
+		rec = httptest.NewRecorder()
 		if err := b.Encode(rec, httptest.NewRequest("GET", "/v1/raw/x", nil), bad); errors.Reason(err) != "ENCODE_REPLY" || rec.Body.Len() != 0 {
 			t.Errorf("Encode of invalid UTF-8 = %v, body %q", err, rec.Body)
 		}
