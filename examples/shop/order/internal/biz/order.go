@@ -254,7 +254,7 @@ func (uc *OrderUsecase) CreateOrder(ctx context.Context, req CreateRequest) (*Or
 	if !created && o.RequestHash != requestHash(req.UserID, items) {
 		return nil, nil, v1.ErrorIdempotencyKeyReused("order: the Idempotency-Key %q was used for another order", req.IdempotencyKey)
 	}
-	o, err = uc.advance(ctx, o)
+	o, _, err = uc.advance(ctx, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -320,9 +320,10 @@ func requestHash(userID string, items []Item) string {
 
 // advance moves o as far as it can go now and returns it as it is after:
 // pending orders are reserved and committed (or failed), confirmed and
-// failed ones settled. An error is an error of the order store; failures
-// of the product service leave the order where it is, for later.
-func (uc *OrderUsecase) advance(ctx context.Context, o *Order) (*Order, error) {
+// failed ones settled. An error is an error of the order store; a failure
+// to reach the product service leaves the order where it is, for later,
+// and advance reports it as stalled.
+func (uc *OrderUsecase) advance(ctx context.Context, o *Order) (_ *Order, stalled bool, _ error) {
 	// Each pass takes one step; a lost Transition reloads the order and
 	// follows what the winner decided. Pending to confirmed to settled is
 	// two steps, one more for a lost race.
@@ -335,14 +336,14 @@ func (uc *OrderUsecase) advance(ctx context.Context, o *Order) (*Order, error) {
 		case !o.StockSettled:
 			next, err = uc.settle(ctx, o)
 		default:
-			return o, nil
+			return o, false, nil
 		}
 		if err != nil || next == nil {
-			return o, err
+			return o, err == nil, err
 		}
 		o = next
 	}
-	return o, nil
+	return o, false, nil
 }
 
 // reserve reserves o's stock and commits the order. It returns the order
@@ -501,25 +502,28 @@ func (uc *OrderUsecase) ListOrders(ctx context.Context, userID string, pageNumbe
 
 // Recover finishes the orders left unfinished by crashes and outages
 // (see the package documentation) and returns how many it looked at. It
-// stops at the first error of the order store.
+// stops at the first error of the order store, and at the first order the
+// product service does not answer for: the others would wait for it too,
+// each up to the client's timeout, and the next pass tries again.
 func (uc *OrderUsecase) Recover(ctx context.Context) (int, error) {
 	now := uc.now()
 	orders, err := uc.repo.ListUnsettled(ctx, now.Add(-uc.grace), 100)
 	if err != nil {
 		return 0, err
 	}
-	for _, o := range orders {
+	for i, o := range orders {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return i, err
 		}
 		if o.Status == StatusPending && now.Sub(o.CreatedAt) > uc.pendingTimeout {
 			uc.log.WithContext(ctx).Warnf("order %s: pending for %s; it fails and its stock is released", o.ID, now.Sub(o.CreatedAt).Round(time.Second))
 			if o, err = uc.fail(ctx, o, StatusPending, v1.ErrorDependencyUnavailable("order: the stock could not be reserved in time")); err != nil {
-				return 0, err
+				return i, err
 			}
 		}
-		if _, err := uc.advance(ctx, o); err != nil {
-			return 0, err
+		_, stalled, err := uc.advance(ctx, o)
+		if err != nil || stalled {
+			return i + 1, err
 		}
 	}
 	return len(orders), nil

@@ -471,6 +471,24 @@ func TestFailuresBetweenSteps(t *testing.T) {
 			t.Errorf("order %+v, stock %d", got, f.products.stock("p1"))
 		}
 	})
+	t.Run("Recover stops at the first order the product service does not answer for", func(t *testing.T) {
+		f := newFixture(t)
+		f.products.setDown("reserve", errDown)
+		for range 3 {
+			_, _, err := f.uc.CreateOrder(ctx, order("u1", "p1", 1))
+			pendingID(t, err)
+		}
+		before := f.products.count("reserve")
+		f.now.Add(2 * time.Second)
+		n, err := f.uc.Recover(ctx)
+		if err != nil || n != 1 || f.products.count("reserve") != before+1 {
+			t.Errorf("Recover looked at %d orders (%v), reserved %d times; want 1, 1", n, err, f.products.count("reserve")-before)
+		}
+		f.products.setDown("reserve", nil)
+		if n, err := f.uc.Recover(ctx); err != nil || n != 3 || f.products.stock("p1") != 7 {
+			t.Errorf("with product back: %d orders (%v), stock %d", n, err, f.products.stock("p1"))
+		}
+	})
 	t.Run("Recover leaves young orders to their request", func(t *testing.T) {
 		f := newFixture(t)
 		f.products.setDown("reserve", errDown)
