@@ -93,26 +93,32 @@ func (s *service) dial(t *testing.T, room, user string) *websocket.Conn {
 	return c
 }
 
+// roomMembers returns the members of room, from GET /api/v1/chat/rooms/ID.
+func (s *service) roomMembers(t *testing.T, room string) []string {
+	t.Helper()
+	resp, err := nethttp.Get(s.http + "/api/v1/chat/rooms/" + room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reply struct{ Members []string }
+	if err := stdjson.NewDecoder(resp.Body).Decode(&reply); err != nil {
+		t.Fatal(err)
+	}
+	return reply.Members
+}
+
 // members waits until room has n members.
 func (s *service) members(t *testing.T, room string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := nethttp.Get(s.http + "/api/v1/chat/rooms/" + room)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var reply struct{ Members []string }
-		err = stdjson.NewDecoder(resp.Body).Decode(&reply)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(reply.Members) == n {
+		got := s.roomMembers(t, room)
+		if len(got) == n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("room %s has members %q, want %d", room, reply.Members, n)
+			t.Fatalf("room %s has members %q, want %d", room, got, n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -384,5 +390,43 @@ func TestStopClosesRooms(t *testing.T) {
 	}
 	if st := websocket.CloseStatus(<-closed); st != websocket.StatusGoingAway {
 		t.Errorf("close status %v, want going away", st)
+	}
+}
+
+// TestSlowMemberDropped: a member that stops reading is dropped from the
+// room once its buffer and the connection's are full, and the others go
+// on receiving every message in time.
+func TestSlowMemberDropped(t *testing.T) {
+	t.Setenv("CHAT_BUFFER", "4")
+	s := start(t)
+	slow := s.dial(t, "busy", "slow") // never reads
+	fast := s.dial(t, "busy", "fast")
+	s.members(t, "busy", 2)
+	big := `{"content":"` + strings.Repeat("x", 4000) + `"}`
+	// Kernel socket buffers hold a few MB before the slow member's writes
+	// block; 4 kB messages fill them within a few thousand.
+	for i := 0; ; i++ {
+		send(t, fast, big)
+		if r := read(t, fast); len(r.Content) != 4000 {
+			t.Fatalf("message %d: fast got %+v", i, r)
+		}
+		if i%50 == 0 && len(s.roomMembers(t, "busy")) == 1 {
+			t.Logf("slow member dropped after %d messages", i+1)
+			break
+		}
+		if i == 20000 {
+			t.Fatal("the slow member was never dropped")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := slow.Read(ctx)
+		if err != nil {
+			if st := websocket.CloseStatus(err); st != websocket.StatusTryAgainLater {
+				t.Errorf("slow member: close status %v (%v), want 1013 try again later", st, err)
+			}
+			break
+		}
 	}
 }
