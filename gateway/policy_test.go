@@ -360,3 +360,19 @@ endpoints:
 		}
 	})
 }
+
+func TestTranscodeUnreachableNamesTheService(t *testing.T) {
+	reg := registry.NewInMemory()
+	if err := reg.Register(context.Background(), &registry.ServiceInstance{ID: "x", Name: "library", Endpoints: []string{"grpc://" + deadAddr(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	_, url := startGateway(t, `
+endpoints:
+  - {prefix: /v1, protocol: transcode, timeout: 2s, backends: [{target: "discovery:///library"}]}
+`, WithDiscovery(reg))
+	code, _, body := get(t, url+"/v1/shelves/1")
+	t.Logf("%d %s", code, body)
+	if (code != 503 && code != 502) || !strings.Contains(body, "library") || strings.Contains(body, "127.0.0.1") {
+		t.Fatalf("%d %s", code, body)
+	}
+}

@@ -217,7 +217,9 @@ func (t *transcoder) invoke(ctx context.Context, req any) (any, error) {
 	reply, err := bd.b.Invoke(ctx, t.conn, req.(proto.Message), ggrpc.Header(&md))
 	transcode.CopyReplyMetadata(bd.c.w.Header(), md)
 	if err != nil {
-		if errors.Code(err) == http.StatusServiceUnavailable && errors.Reason(err) == "" {
+		if errors.Code(err) == http.StatusServiceUnavailable && errors.Reason(err) == "UNAVAILABLE" {
+			// grpc-go's own failure to reach an instance: named by the
+			// backend service, as every gateway error is.
 			return nil, errors.Newf(http.StatusServiceUnavailable, ReasonBackendUnavailable, "gateway: backend %s is unavailable", t.ep.service)
 		}
 		return nil, err
