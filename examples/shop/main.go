@@ -32,17 +32,17 @@ func main() {
 	flag.IntVar(&o.ProductInstances, "product-instances", 1, "how many product service instances to run (they share one database)")
 	flag.Parse()
 	o.Logs = os.Stdout
-	if err := run(o, os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "shop:", err)
 		os.Exit(1)
 	}
 }
 
-// run starts the shop, prints how to try it, and stops it on SIGINT or
-// SIGTERM.
-func run(o options, out io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// run starts the shop, prints how to try it, and stops it when ctx ends
+// (main's ends on SIGINT or SIGTERM).
+func run(ctx context.Context, o options, out io.Writer) error {
 	s, err := start(ctx, o)
 	if err != nil {
 		return err

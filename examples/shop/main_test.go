@@ -345,3 +345,45 @@ func TestGatewayURL(t *testing.T) {
 		})
 	}
 }
+
+// TestRunRestart runs the shop as main does, stops it, and runs it again
+// on the same data directory: the demo data is loaded once, and the
+// welcome names the gateway and the demo user.
+func TestRunRestart(t *testing.T) {
+	t.Setenv("BCRYPT_COST", "4")
+	t.Setenv("DRAIN_DELAY", "0s")
+	t.Setenv("ADMIN_ADDR", "127.0.0.1:0")
+	dir := t.TempDir()
+	for i := range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, options{Addr: "127.0.0.1:0", DataDir: dir, Logs: io.Discard}, out)
+		}()
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(out.String(), "Ctrl-C stops the shop") {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("run %d printed no welcome:\n%s", i, out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		welcome := out.String()
+		base := welcome[strings.Index(welcome, "http://"):]
+		base = base[:strings.IndexAny(base, " \n")]
+		if !strings.Contains(welcome, demoEmail) || !strings.Contains(welcome, "curl") {
+			t.Fatalf("welcome:\n%s", welcome)
+		}
+		c := &client{t: t, base: base}
+		lr := c.must(200, "POST", "/api/v1/login", fmt.Sprintf(`{"email":%q,"password":%q}`, demoEmail, demoPassword))
+		c.token = lr["token"].(string)
+		if got := c.must(200, "GET", "/api/v1/products", ""); field(got, "total") != float64(len(demoProducts)) {
+			t.Fatalf("run %d: %v products, want the %d demo products once", i, field(got, "total"), len(demoProducts))
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+}
