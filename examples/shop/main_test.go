@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"github.com/coder/websocket"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // syncBuffer collects the shop's logs from every service's goroutines.
 type syncBuffer struct {

@@ -105,36 +105,7 @@ func start(ctx context.Context, o options) (_ *shop, err error) {
 			_ = s.Stop()
 		}
 	}()
-	type svcOpts struct {
-		name string
-		reg  string // registry name, to wait for
-		new  func(context.Context) (*zelos.App, func(), error)
-	}
-	svcs := []svcOpts{{"user", user.Name, func(ctx context.Context) (*zelos.App, func(), error) {
-		return user.NewApp(ctx, user.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "user"), DataDir: o.DataDir,
-			HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
-	}}}
-	for i := range o.ProductInstances {
-		name := "product"
-		if o.ProductInstances > 1 {
-			name = fmt.Sprintf("product-%d", i+1)
-		}
-		svcs = append(svcs, svcOpts{name, product.Name, func(ctx context.Context) (*zelos.App, func(), error) {
-			return product.NewApp(ctx, product.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, name), DataDir: o.DataDir,
-				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
-		}})
-	}
-	svcs = append(svcs,
-		svcOpts{"order", "order.service", func(ctx context.Context) (*zelos.App, func(), error) {
-			return order.NewApp(ctx, order.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "order"), DataDir: o.DataDir,
-				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
-		}},
-		svcOpts{"chat", "chat.service", func(ctx context.Context) (*zelos.App, func(), error) {
-			return chat.NewApp(ctx, chat.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "chat"), DataDir: o.DataDir,
-				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
-		}},
-	)
-	for _, sv := range svcs {
+	for _, sv := range s.services(o) {
 		in, err := s.run(ctx, sv.name, sv.new)
 		if err != nil {
 			return nil, err
@@ -155,6 +126,44 @@ func start(ctx context.Context, o options) (_ *shop, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// service is one service instance the shop starts.
+type service struct {
+	name string // for the logs: user, product-2...
+	reg  string // its registry name, to wait for
+	new  func(context.Context) (*zelos.App, func(), error)
+}
+
+// services lists the instances to start, in order: user and product
+// first, since order checks them; the gateway comes after all.
+func (s *shop) services(o options) []service {
+	// Every service gets the same options: the shop's registry, a free
+	// port for each server, its own log prefix, one data directory.
+	svcs := []service{{"user", user.Name, func(ctx context.Context) (*zelos.App, func(), error) {
+		return user.NewApp(ctx, user.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "user"), DataDir: o.DataDir,
+			HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+	}}}
+	for i := range o.ProductInstances {
+		name := "product"
+		if o.ProductInstances > 1 {
+			name = fmt.Sprintf("product-%d", i+1)
+		}
+		svcs = append(svcs, service{name, product.Name, func(ctx context.Context) (*zelos.App, func(), error) {
+			return product.NewApp(ctx, product.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, name), DataDir: o.DataDir,
+				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+		}})
+	}
+	return append(svcs,
+		service{"order", order.Name, func(ctx context.Context) (*zelos.App, func(), error) {
+			return order.NewApp(ctx, order.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "order"), DataDir: o.DataDir,
+				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+		}},
+		service{"chat", chat.Name, func(ctx context.Context) (*zelos.App, func(), error) {
+			return chat.NewApp(ctx, chat.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, "chat"), DataDir: o.DataDir,
+				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+		}},
+	)
 }
 
 // run starts one App.
@@ -212,7 +221,7 @@ func (s *shop) startGateway(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("shop: gateway: %w", err)
 	}
-	in, err := s.run(ctx, "gateway", func(ctx context.Context) (*zelos.App, func(), error) {
+	_, err = s.run(ctx, "gateway", func(ctx context.Context) (*zelos.App, func(), error) {
 		return zelos.New(
 			zelos.Context(ctx),
 			zelos.Name("gateway"),
@@ -232,7 +241,6 @@ func (s *shop) startGateway(ctx context.Context, o options) error {
 		return fmt.Errorf("shop: gateway: %w", err)
 	}
 	s.GatewayURL = gatewayURL(u.Host, o.Addr)
-	_ = in
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // syncBuffer is a log sink the servers' goroutines write to.
 type syncBuffer struct {
