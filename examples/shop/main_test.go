@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
 	"github.com/coder/websocket"
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
