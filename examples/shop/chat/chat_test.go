@@ -205,6 +205,28 @@ func TestWebSocketRoom(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the gateway's X-User-Id names the member", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		url := "ws" + strings.TrimPrefix(s.http, "http") + "/api/v1/chat?room=lobby&user_id=mallory"
+		c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: nethttp.Header{"X-User-Id": {"dave"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+		defer c.CloseNow()
+		s.members(t, "lobby", 3)
+		send(t, c, `{"content":"it is dave"}`)
+		for _, m := range []*websocket.Conn{c, alice, bob} {
+			if r := read(t, m); r.UserID != "dave" {
+				t.Errorf("got %+v, want it from dave", r)
+			}
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+		s.members(t, "lobby", 2)
+	})
 	t.Run("a member that leaves leaves the room", func(t *testing.T) {
 		alice.Close(websocket.StatusNormalClosure, "")
 		s.members(t, "lobby", 1)

@@ -321,6 +321,42 @@ func TestCreateOrderOverHTTP(t *testing.T) {
 			t.Errorf("too many: status %d, %v", code, e)
 		}
 	})
+	t.Run("the logged-in user forwarded by the gateway", func(t *testing.T) {
+		do := func(method, path, sub, body string) (int, map[string]any) {
+			t.Helper()
+			req, _ := nethttp.NewRequest(method, s.order.http+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-User-Id", sub)
+			resp, err := nethttp.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			_ = stdjson.NewDecoder(resp.Body).Decode(&out)
+			return resp.StatusCode, out
+		}
+		noUser := fmt.Sprintf(`{"items":[{"product_id":%q,"quantity":1}]}`, s.productID)
+		code, out := do("POST", "/api/v1/orders", s.userID, noUser)
+		if code != 200 || out["order"].(map[string]any)["userId"] != s.userID {
+			t.Fatalf("order without user_id: %d %v", code, out)
+		}
+		if code, e := do("POST", "/api/v1/orders", "someone-else", body); code != 403 || e["reason"] != "ORDER_FORBIDDEN" {
+			t.Errorf("another user's order: %d %v", code, e)
+		}
+		if code, e := do("GET", "/api/v1/orders?user_id="+s.userID, "someone-else", ""); code != 403 || e["reason"] != "ORDER_FORBIDDEN" {
+			t.Errorf("another user's list: %d %v", code, e)
+		}
+		if code, e := do("GET", "/api/v1/orders/"+o["id"].(string), "someone-else", ""); code != 404 || e["reason"] != "ORDER_NOT_FOUND" {
+			t.Errorf("another user's order by id: %d %v", code, e)
+		}
+		if code, _ := do("GET", "/api/v1/orders/"+o["id"].(string), s.userID, ""); code != 200 {
+			t.Errorf("own order by id: %d", code)
+		}
+		if code, e := do("GET", "/api/v1/orders", s.userID, ""); code != 200 || e["total"] == nil {
+			t.Errorf("own list without user_id: %d %v", code, e)
+		}
+	})
 	t.Run("get and list", func(t *testing.T) {
 		resp, err := nethttp.Get(s.order.http + "/api/v1/orders/" + o["id"].(string))
 		if err != nil {
@@ -342,8 +378,8 @@ func TestCreateOrderOverHTTP(t *testing.T) {
 		if err := stdjson.NewDecoder(resp.Body).Decode(&list); err != nil {
 			t.Fatal(err)
 		}
-		// Two confirmed orders and the failed one for 99 pens.
-		if list.Total != 3 || len(list.Orders) != 1 {
+		// Three confirmed orders and the failed one for 99 pens.
+		if list.Total != 4 || len(list.Orders) != 1 {
 			t.Errorf("list %+v", list)
 		}
 	})

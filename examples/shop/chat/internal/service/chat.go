@@ -11,6 +11,7 @@ import (
 	v1 "github.com/zelos-go/zelos/examples/shop/chat/api/chat/v1"
 	"github.com/zelos-go/zelos/examples/shop/chat/internal/biz"
 	"github.com/zelos-go/zelos/log"
+	"github.com/zelos-go/zelos/transport"
 )
 
 // ChatService implements api.chat.v1.ChatService.
@@ -24,6 +25,22 @@ type ChatService struct {
 // NewChatService returns the service over hub.
 func NewChatService(hub *biz.Hub, logger log.Logger) *ChatService {
 	return &ChatService{hub: hub, log: log.NewHelper(logger)}
+}
+
+// UserHeader is the request header in which the gateway forwards the
+// subject of the caller's verified token. When it is set, it is the
+// member's user ID, whatever user_id the request gives, so that nobody
+// speaks in the name of another through the gateway.
+const UserHeader = "X-User-Id"
+
+// member returns the user ID of a request that asked for requested.
+func member(ctx context.Context, requested string) string {
+	if tr, ok := transport.FromServerContext(ctx); ok {
+		if sub := tr.RequestHeader().Get(UserHeader); sub != "" {
+			return sub
+		}
+	}
+	return requested
 }
 
 // timeLayout is RFC 3339 with milliseconds, so that messages of one
@@ -55,7 +72,7 @@ func (s *ChatService) SendMessage(stream grpc.BidiStreamingServer[v1.MessageRequ
 	if err != nil {
 		return err
 	}
-	user := first.GetUserId()
+	user := member(stream.Context(), first.GetUserId())
 	sub, err := s.hub.Join(first.GetRoomId(), user)
 	if err != nil {
 		return err
@@ -101,7 +118,7 @@ func (s *ChatService) SendMessage(stream grpc.BidiStreamingServer[v1.MessageRequ
 // Subscribe streams the messages of a room, read-only: over gRPC, and over
 // HTTP as Server-Sent Events (GET /api/v1/chat/events?room=ID).
 func (s *ChatService) Subscribe(in *v1.SubscribeRequest, stream grpc.ServerStreamingServer[v1.MessageReply]) error {
-	sub, err := s.hub.Join(in.GetRoomId(), in.GetUserId())
+	sub, err := s.hub.Join(in.GetRoomId(), member(stream.Context(), in.GetUserId()))
 	if err != nil {
 		return err
 	}

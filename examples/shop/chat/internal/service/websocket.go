@@ -42,7 +42,7 @@ func CheckWebSocket() middleware.Middleware {
 				}
 				// Joining with a bad user_id would fail after the
 				// upgrade; refusing it here gives a readable reply.
-				if err := biz.ValidateUser(q.Get("user_id")); err != nil {
+				if err := biz.ValidateUser(member(ctx, q.Get("user_id"))); err != nil {
 					return nil, err
 				}
 			}
@@ -62,7 +62,7 @@ func CheckWebSocket() middleware.Middleware {
 func (s *ChatService) ServeWebSocket(ctx context.Context, conn *websocket.Conn) error {
 	r, _ := http.RequestFromServerContext(ctx)
 	q := r.URL.Query()
-	room, user := q.Get("room"), q.Get("user_id")
+	room, user := q.Get("room"), member(ctx, q.Get("user_id"))
 	sub, err := s.hub.Join(room, user)
 	if err != nil {
 		return err

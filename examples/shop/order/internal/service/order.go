@@ -15,6 +15,13 @@ import (
 // lower-case) whose value makes a retried CreateOrder create one order.
 const IdempotencyKeyHeader = "Idempotency-Key"
 
+// UserHeader is the request header in which the gateway forwards the
+// subject of the caller's verified token (forward_subject in its config).
+// When it is set, a request may only name that user: the orders of others
+// are refused (CreateOrder, ListOrders) or not found (GetOrder). When it
+// is absent (a call inside the cluster, a test), user_id is trusted.
+const UserHeader = "X-User-Id"
+
 // OrderService implements api.order.v1.OrderService.
 type OrderService struct {
 	v1.UnimplementedOrderServiceServer
@@ -27,7 +34,11 @@ func NewOrderService(uc *biz.OrderUsecase) *OrderService { return &OrderService{
 
 // CreateOrder creates an order, once per Idempotency-Key.
 func (s *OrderService) CreateOrder(ctx context.Context, in *v1.CreateOrderRequest) (*v1.CreateOrderReply, error) {
-	req := biz.CreateRequest{UserID: in.GetUserId(), IdempotencyKey: idempotencyKey(ctx)}
+	userID, err := caller(ctx, in.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	req := biz.CreateRequest{UserID: userID, IdempotencyKey: header(ctx, IdempotencyKeyHeader)}
 	for _, it := range in.GetItems() {
 		req.Items = append(req.Items, biz.Item{ProductID: it.GetProductId(), Quantity: it.GetQuantity()})
 	}
@@ -40,15 +51,31 @@ func (s *OrderService) CreateOrder(ctx context.Context, in *v1.CreateOrderReques
 	return &v1.CreateOrderReply{Order: reply}, nil
 }
 
-// idempotencyKey is the request's Idempotency-Key: the HTTP header, or the
-// gRPC metadata idempotency-key (both transports' headers look keys up
-// without regard to case).
-func idempotencyKey(ctx context.Context) string {
+// header is the request header key: the HTTP header, or the gRPC
+// metadata (both transports' headers look keys up without regard to
+// case).
+func header(ctx context.Context, key string) string {
 	tr, ok := transport.FromServerContext(ctx)
 	if !ok {
 		return ""
 	}
-	return tr.RequestHeader().Get(IdempotencyKeyHeader)
+	return tr.RequestHeader().Get(key)
+}
+
+// caller returns the user a request is for: userID, which must be the
+// logged-in user's if the gateway named one (UserHeader); that user if
+// userID is empty.
+func caller(ctx context.Context, userID string) (string, error) {
+	sub := header(ctx, UserHeader)
+	switch {
+	case sub == "":
+		return userID, nil
+	case userID == "":
+		return sub, nil
+	case userID != sub:
+		return "", v1.ErrorOrderForbidden("order: user_id %q is not the logged-in user", userID)
+	}
+	return userID, nil
 }
 
 // GetOrder returns one order.
@@ -57,12 +84,21 @@ func (s *OrderService) GetOrder(ctx context.Context, in *v1.GetOrderRequest) (*v
 	if err != nil {
 		return nil, err
 	}
+	if sub := header(ctx, UserHeader); sub != "" && o.UserID != sub {
+		// Not found, rather than forbidden: another user's order IDs are
+		// none of the caller's business.
+		return nil, biz.ErrNotFound
+	}
 	return &v1.GetOrderReply{Order: toProto(o)}, nil
 }
 
 // ListOrders returns a page of a user's orders.
 func (s *OrderService) ListOrders(ctx context.Context, in *v1.ListOrdersRequest) (*v1.ListOrdersReply, error) {
-	list, total, err := s.uc.ListOrders(ctx, in.GetUserId(), in.GetPage(), in.GetPageSize())
+	userID, err := caller(ctx, in.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := s.uc.ListOrders(ctx, userID, in.GetPage(), in.GetPageSize())
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ const (
 	// A service the order needs answered something the order cannot use (a
 	// price that is not a decimal).
 	ErrorReason_BAD_DEPENDENCY_REPLY ErrorReason = 6
+	// The request names another user than the one logged in (the subject of
+	// the token, which the gateway forwards as X-User-Id).
+	ErrorReason_ORDER_FORBIDDEN ErrorReason = 7
 )
 
 // Enum value maps for ErrorReason.
@@ -58,6 +61,7 @@ var (
 		4: "DEPENDENCY_UNAVAILABLE",
 		5: "ORDER_STORE_FAILED",
 		6: "BAD_DEPENDENCY_REPLY",
+		7: "ORDER_FORBIDDEN",
 	}
 	ErrorReason_value = map[string]int32{
 		"ORDER_ERROR_UNSPECIFIED": 0,
@@ -67,6 +71,7 @@ var (
 		"DEPENDENCY_UNAVAILABLE":  4,
 		"ORDER_STORE_FAILED":      5,
 		"BAD_DEPENDENCY_REPLY":    6,
+		"ORDER_FORBIDDEN":         7,
 	}
 )
 
@@ -675,7 +680,7 @@ const file_order_v1_order_proto_rawDesc = "" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"T\n" +
 	"\x0fListOrdersReply\x12+\n" +
 	"\x06orders\x18\x01 \x03(\v2\x13.api.order.v1.OrderR\x06orders\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x05R\x05total*\xed\x01\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total*\x89\x02\n" +
 	"\vErrorReason\x12\x1b\n" +
 	"\x17ORDER_ERROR_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x0fORDER_NOT_FOUND\x10\x01\x1a\x05ȴ\x05\x94\x03\x12\x18\n" +
@@ -683,7 +688,8 @@ const file_order_v1_order_proto_rawDesc = "" +
 	"\x16IDEMPOTENCY_KEY_REUSED\x10\x03\x1a\x05ȴ\x05\x99\x03\x12!\n" +
 	"\x16DEPENDENCY_UNAVAILABLE\x10\x04\x1a\x05ȴ\x05\xf7\x03\x12\x1d\n" +
 	"\x12ORDER_STORE_FAILED\x10\x05\x1a\x05ȴ\x05\xf4\x03\x12\x1f\n" +
-	"\x14BAD_DEPENDENCY_REPLY\x10\x06\x1a\x05ȴ\x05\xf6\x03\x1a\x05\xc0\xb4\x05\xf4\x032\xc5\x02\n" +
+	"\x14BAD_DEPENDENCY_REPLY\x10\x06\x1a\x05ȴ\x05\xf6\x03\x12\x1a\n" +
+	"\x0fORDER_FORBIDDEN\x10\a\x1a\x05ȴ\x05\x93\x03\x1a\x05\xc0\xb4\x05\xf4\x032\xc5\x02\n" +
 	"\fOrderService\x12j\n" +
 	"\vCreateOrder\x12 .api.order.v1.CreateOrderRequest\x1a\x1e.api.order.v1.CreateOrderReply\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/api/v1/orders\x12c\n" +
 	"\bGetOrder\x12\x1d.api.order.v1.GetOrderRequest\x1a\x1b.api.order.v1.GetOrderReply\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/api/v1/orders/{id}\x12d\n" +

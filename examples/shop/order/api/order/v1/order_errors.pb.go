@@ -141,3 +141,24 @@ func IsBadDependencyReply(err error) bool {
 func ErrorBadDependencyReply(format string, args ...any) *errors.Error {
 	return errors.Newf(502, "BAD_DEPENDENCY_REPLY", format, args...)
 }
+
+// IsOrderForbidden reports whether err is a ORDER_FORBIDDEN error of ErrorReason (code 403).
+//
+// The request names another user than the one logged in (the subject of
+// the token, which the gateway forwards as X-User-Id).
+func IsOrderForbidden(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "ORDER_FORBIDDEN" && e.Code == 403
+}
+
+// ErrorOrderForbidden returns a ORDER_FORBIDDEN error of ErrorReason (code 403) with a
+// formatted message.
+//
+// The request names another user than the one logged in (the subject of
+// the token, which the gateway forwards as X-User-Id).
+func ErrorOrderForbidden(format string, args ...any) *errors.Error {
+	return errors.Newf(403, "ORDER_FORBIDDEN", format, args...)
+}
