@@ -797,7 +797,8 @@ type UpdateStockRequest struct {
 	// Added to the stock; negative removes.
 	Quantity int32 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Optional. A request id seen before is not applied again: a retried
-	// UpdateStock changes the stock once.
+	// UpdateStock changes the stock once. The same id with another product
+	// or quantity is RESERVATION_CONFLICT.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -49,7 +49,8 @@ type ProductServiceClient interface {
 	// set.
 	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsReply, error)
 	// UpdateStock adds quantity (negative: removes) to the stock. A removal
-	// that would take the stock below zero is INSUFFICIENT_STOCK.
+	// that would take the stock below zero is INSUFFICIENT_STOCK; an addition
+	// above 2147483647 is INVALID_PRODUCT.
 	UpdateStock(ctx context.Context, in *UpdateStockRequest, opts ...grpc.CallOption) (*UpdateStockReply, error)
 	// ReserveStock takes the stock of all the items, or of none. gRPC only.
 	ReserveStock(ctx context.Context, in *ReserveStockRequest, opts ...grpc.CallOption) (*ReserveStockReply, error)
@@ -177,7 +178,8 @@ type ProductServiceServer interface {
 	// set.
 	ListProducts(context.Context, *ListProductsRequest) (*ListProductsReply, error)
 	// UpdateStock adds quantity (negative: removes) to the stock. A removal
-	// that would take the stock below zero is INSUFFICIENT_STOCK.
+	// that would take the stock below zero is INSUFFICIENT_STOCK; an addition
+	// above 2147483647 is INVALID_PRODUCT.
 	UpdateStock(context.Context, *UpdateStockRequest) (*UpdateStockReply, error)
 	// ReserveStock takes the stock of all the items, or of none. gRPC only.
 	ReserveStock(context.Context, *ReserveStockRequest) (*ReserveStockReply, error)

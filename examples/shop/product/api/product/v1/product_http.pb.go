@@ -37,7 +37,8 @@ type ProductServiceHTTPServer interface {
 	// set.
 	ListProducts(context.Context, *ListProductsRequest) (*ListProductsReply, error)
 	// UpdateStock adds quantity (negative: removes) to the stock. A removal
-	// that would take the stock below zero is INSUFFICIENT_STOCK.
+	// that would take the stock below zero is INSUFFICIENT_STOCK; an addition
+	// above 2147483647 is INVALID_PRODUCT.
 	UpdateStock(context.Context, *UpdateStockRequest) (*UpdateStockReply, error)
 }
 
@@ -73,7 +74,8 @@ type ProductServiceHTTPClient interface {
 	// set.
 	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...http.CallOption) (*ListProductsReply, error)
 	// UpdateStock adds quantity (negative: removes) to the stock. A removal
-	// that would take the stock below zero is INSUFFICIENT_STOCK.
+	// that would take the stock below zero is INSUFFICIENT_STOCK; an addition
+	// above 2147483647 is INVALID_PRODUCT.
 	UpdateStock(ctx context.Context, in *UpdateStockRequest, opts ...http.CallOption) (*UpdateStockReply, error)
 }
 
