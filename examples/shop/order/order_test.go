@@ -18,6 +18,7 @@ import (
 	grpcmd "google.golang.org/grpc/metadata"
 
 	"github.com/zelos-go/zelos"
+	zerrors "github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/examples/shop/internal/db"
 	v1 "github.com/zelos-go/zelos/examples/shop/order/api/order/v1"
 	"github.com/zelos-go/zelos/examples/shop/order/internal/biz"
@@ -211,7 +212,7 @@ func (s *shop) reservation(id string) string {
 }
 
 // settled waits until the recovery loop has settled every order, then
-// returns the order.
+// returns the order id ("": none).
 func (s *shop) settled(id string) *biz.Order {
 	s.t.Helper()
 	repo := s.orderRepo()
@@ -228,6 +229,9 @@ func (s *shop) settled(id string) *biz.Order {
 			s.t.Fatalf("orders still unsettled: %+v", left[0])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if id == "" {
+		return nil
 	}
 	o, err := repo.Get(context.Background(), id)
 	if err != nil {
@@ -481,4 +485,92 @@ func TestKillProductBetweenSteps(t *testing.T) {
 			t.Errorf("stock %d + sold %d != 10", s.stock(), sold)
 		}
 	})
+}
+
+// TestProductRestartUnderLoad: clients order concurrently, each retrying
+// with its Idempotency-Key until it gets an answer, while the product
+// service is stopped and started again. In the end every unit of stock
+// is either sold to exactly one confirmed order or back in stock, and no
+// reservation is left held.
+func TestProductRestartUnderLoad(t *testing.T) {
+	s := newShop(t)
+	const clients, stock = 20, 15 // some orders must fail for want of stock
+	p, err := s.productClient().CreateProduct(context.Background(), &productv1.CreateProductRequest{Name: "Mug", Price: "7.25", Stock: stock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.productID = p.GetProduct().GetId()
+	orders := s.orders()
+
+	outcomes := make([]error, clients)
+	var retried atomic.Int32 // attempts that got no answer (5xx) and were sent again
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			ctx := grpcmd.AppendToOutgoingContext(context.Background(), "idempotency-key", fmt.Sprint("load-", i))
+			req := &v1.CreateOrderRequest{UserId: s.userID, Items: []*v1.CreateOrderItem{{ProductId: s.productID, Quantity: 1}}}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				_, err := orders.CreateOrder(cctx, req)
+				cancel()
+				// An answer (success, or a 4xx such as INSUFFICIENT_STOCK)
+				// ends the client; anything else is retried with the key.
+				if code := zerrors.Code(err); code < 500 || time.Now().After(deadline) {
+					outcomes[i] = err
+					return
+				}
+				retried.Add(1)
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(30 * time.Millisecond)
+	s.killProduct()
+	time.Sleep(300 * time.Millisecond)
+	s.startProduct()
+	wg.Wait()
+
+	var ok, refused int
+	for i, err := range outcomes {
+		switch {
+		case err == nil:
+			ok++
+		case productv1.IsInsufficientStock(err):
+			refused++
+		default:
+			t.Errorf("client %d: %v", i, err)
+		}
+	}
+	repo := s.orderRepo()
+	s.settled("")
+	list, _, err := repo.ListByUser(context.Background(), s.userID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sold, confirmed := int32(0), 0
+	for _, o := range list {
+		if o.Items[0].ProductID != s.productID {
+			continue
+		}
+		if o.Status == biz.StatusConfirmed {
+			sold += o.Items[0].Quantity
+			confirmed++
+			if st := s.reservation(o.ReservationID()); st != "CONFIRMED" {
+				t.Errorf("confirmed order %s: reservation %s", o.ID, st)
+			}
+		} else if st := s.reservation(o.ReservationID()); st != "RELEASED" && st != "" {
+			t.Errorf("%s order %s: reservation %s", o.Status, o.ID, st)
+		}
+	}
+	t.Logf("%d confirmed, %d refused for stock, %d orders in all, %d attempts retried", ok, refused, len(list), retried.Load())
+	if retried.Load() == 0 {
+		t.Log("no attempt met the stopped product service: the restart came too early or too late to test anything")
+	}
+	if confirmed != ok || ok != stock || refused != clients-stock {
+		t.Errorf("%d confirmed orders, %d clients told yes, %d refused; want %d and %d", confirmed, ok, refused, stock, clients-stock)
+	}
+	if left := s.stock(); left+sold != stock {
+		t.Errorf("stock %d + sold %d != %d", left, sold, stock)
+	}
 }
