@@ -158,9 +158,16 @@ func startPod(t *testing.T, bin string, d *appsv1.Deployment, cm *corev1.ConfigM
 	}
 	c := d.Spec.Template.Spec.Containers[0]
 	env, ports := podEnv(t, c, secrets, filepath.Join(dir, "data"))
+	return startProcess(t, d.Name, filepath.Join(bin, path.Base(ep[0])), args, env, ports)
+}
+
+// startProcess starts a binary in a temporary directory; it is killed, and
+// its output logged if the test failed, when the test ends.
+func startProcess(t *testing.T, name, binary string, args, env []string, ports map[int32]int) *pod {
+	t.Helper()
 	p := &pod{out: &syncBuffer{}, ports: ports, exit: make(chan error, 1)}
-	p.cmd = exec.Command(filepath.Join(bin, path.Base(ep[0])), args...)
-	p.cmd.Env, p.cmd.Dir = env, dir
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Env, p.cmd.Dir = env, t.TempDir()
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -170,7 +177,7 @@ func startPod(t *testing.T, bin string, d *appsv1.Deployment, cm *corev1.ConfigM
 		_ = p.cmd.Process.Kill()
 		<-p.exit
 		if t.Failed() {
-			t.Logf("%s output:\n%s", d.Name, p.out.String())
+			t.Logf("%s output:\n%s", name, p.out.String())
 		}
 	})
 	return p
@@ -221,17 +228,25 @@ func (p *pod) await(client *http.Client, url string, want int, within time.Durat
 	}
 }
 
-// TestWorkloadsServeTheirManifests runs each image's binary the way its
+// TestImagesRun builds the Dockerfiles' packages once and runs them as
+// the Kubernetes manifests and the compose file do.
+func TestImagesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs every service: not in -short")
+	}
+	bin := buildImages(t)
+	t.Run("k8s", func(t *testing.T) { testWorkloadsServeTheirManifests(t, bin) })
+	t.Run("compose", func(t *testing.T) { testComposeTopology(t, bin) })
+}
+
+// testWorkloadsServeTheirManifests runs each image's binary the way its
 // Deployment runs it (the Dockerfile's entrypoint, the ConfigMap as
 // /app/configs, the Deployment's env) and checks what the manifests
 // assume of it: the probe paths answer on the probe ports, the admin port
 // serves the probes and /metrics (the HTTP port does not serve /metrics),
 // and on SIGTERM readiness fails at once while the pod keeps serving,
 // then the process exits 0 within terminationGracePeriodSeconds.
-func TestWorkloadsServeTheirManifests(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs every service: not in -short")
-	}
+func testWorkloadsServeTheirManifests(t *testing.T, bin string) {
 	objs := loadObjects(t)
 	secrets := map[string]map[string]string{}
 	secs, _ := ofType[*corev1.Secret](objs)
@@ -239,7 +254,6 @@ func TestWorkloadsServeTheirManifests(t *testing.T) {
 		secrets[s.Name] = s.StringData
 	}
 	deps, _ := ofType[*appsv1.Deployment](objs)
-	bin := buildImages(t)
 	for _, d := range deps {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel()
