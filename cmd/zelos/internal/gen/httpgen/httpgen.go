@@ -99,10 +99,12 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) (*pro
 
 func genService(g *protogen.GeneratedFile, s *protogen.Service, bs []httprule.Binding) {
 	name := s.GoName
-	ctx := g.QualifiedGoIdent(contextPkg.Ident("Context"))
+	// Printed through g.P, so that the import is added only when used: a
+	// service whose routes are all streams has no method taking a context.
+	ctx := contextPkg.Ident("Context")
 	httpServer := g.QualifiedGoIdent(transportPkg.Ident("Server"))
 	httpClient := g.QualifiedGoIdent(transportPkg.Ident("Client"))
-	callOption := g.QualifiedGoIdent(transportPkg.Ident("CallOption"))
+	callOption := transportPkg.Ident("CallOption")
 
 	// Methods with routes, in declaration order, once each.
 	var methods []*protogen.Method

@@ -111,3 +111,36 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamOnlyServiceImportsNoContext: a service whose only route is a
+// server stream generates no method taking a context, so the file must not
+// import context (it would not compile).
+func TestStreamOnlyServiceImportsNoContext(t *testing.T) {
+	dir := t.TempDir()
+	src := "syntax = \"proto3\";\nimport \"google/api/annotations.proto\";\npackage s;\noption go_package = \"example.com/s;s\";\n" +
+		"message M { string room = 1; }\nservice S {\n  rpc Watch(M) returns (stream M) { option (google.api.http) = {get: \"/v1/watch\"}; }\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "s.proto"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := compile.Compile(context.Background(), compile.Input{Files: []string{filepath.Join(dir, "s.proto")}, ImportPaths: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := protogen.Options{}.New(res.Request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range gen.Files {
+		if !f.Generate {
+			continue
+		}
+		if _, err := httpgen.GenerateFile(gen, f, httpgen.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range gen.Response().File {
+		if strings.Contains(f.GetContent(), `"context"`) {
+			t.Fatalf("%s imports context but uses none:\n%s", f.GetName(), f.GetContent())
+		}
+	}
+}
