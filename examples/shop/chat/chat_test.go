@@ -18,6 +18,7 @@ import (
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/examples/shop/chat"
 	v1 "github.com/zelos-go/zelos/examples/shop/chat/api/chat/v1"
+	"github.com/zelos-go/zelos/examples/shop/internal/conf"
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
 )
@@ -450,5 +451,21 @@ func TestSlowMemberDropped(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+func TestNewAppRefuses(t *testing.T) {
+	ctx := context.Background()
+	if _, _, err := chat.NewApp(ctx, chat.Options{}); err == nil || !strings.Contains(err.Error(), "Registry") {
+		t.Errorf("no registry: %v", err)
+	}
+	c, err := conf.Load([]byte("chat:\n  bufer: 3\n"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _, err = chat.NewApp(ctx, chat.Options{Registry: registry.NewInMemory(), Config: c, Logger: log.NewStdLogger(io.Discard)})
+	if err == nil || !strings.Contains(err.Error(), "bufer") {
+		t.Errorf("unknown key: %v", err)
 	}
 }

@@ -18,14 +18,12 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/zelos-go/zelos"
 	"github.com/zelos-go/zelos/config"
 	"github.com/zelos-go/zelos/examples/shop/internal/conf"
-	"github.com/zelos-go/zelos/examples/shop/internal/db"
 	"github.com/zelos-go/zelos/examples/shop/internal/kit"
 	"github.com/zelos-go/zelos/examples/shop/internal/runner"
 	"github.com/zelos-go/zelos/examples/shop/order/internal/biz"
@@ -86,37 +84,16 @@ func NewApp(ctx context.Context, o Options) (*zelos.App, func(), error) {
 		closers.run()
 		return nil, nil, err
 	}
-	c := o.Config
-	if c == nil {
-		var err error
-		if c, err = conf.Load(DefaultConfig, "", o.Logger); err != nil {
-			return nil, nil, err
-		}
-		closers.add(func() { _ = c.Close() })
-	}
-	var bc orderconf.Bootstrap
-	if err := conf.Scan(c, &bc); err != nil {
-		return fail(err)
-	}
-	if o.DataDir != "" {
-		bc.Data.Dir = o.DataDir
-	}
-	d, err := durations(bc)
+	bc, d, closeConfig, err := load(o)
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
-	g, closeDB, err := db.Open(ctx, bc.Data.Database.Driver, bc.Data.Database.DSN, db.Dir(bc.Data.Dir), db.Name("order"))
+	closers.add(closeConfig)
+	g, ping, closeDB, err := data.Open(ctx, bc.Data)
 	if err != nil {
 		return fail(err)
 	}
 	closers.add(closeDB)
-	if err := data.Migrate(g); err != nil {
-		return fail(err)
-	}
-	sqlDB, err := g.DB()
-	if err != nil {
-		return fail(fmt.Errorf("order: %w", err))
-	}
 	svc, err := kit.New(ctx, kit.Options{
 		Server:       bc.Server,
 		HTTPAddr:     o.HTTPAddr,
@@ -124,7 +101,7 @@ func NewApp(ctx context.Context, o Options) (*zelos.App, func(), error) {
 		AdminAddr:    o.AdminAddr,
 		Logger:       o.Logger,
 		Registrar:    o.Registry,
-		HealthChecks: []health.Check{{Name: "database", Func: sqlDB.PingContext}},
+		HealthChecks: []health.Check{{Name: "database", Func: ping}},
 	})
 	if err != nil {
 		return fail(err)
@@ -152,6 +129,34 @@ func NewApp(ctx context.Context, o Options) (*zelos.App, func(), error) {
 	server.Register(svc, service.NewOrderService(uc))
 	recoverer := server.NewRecoverer(uc, d.recoverInterval, o.Logger)
 	return svc.App(zelos.Server(recoverer)), closers.run, nil
+}
+
+// load returns the configuration of o (DefaultConfig if it has none),
+// with o.DataDir applied and its durations parsed. The returned function
+// closes the configuration if load opened it.
+func load(o Options) (orderconf.Bootstrap, settings, func(), error) {
+	var bc orderconf.Bootstrap
+	c, closeConfig := o.Config, func() {}
+	if c == nil {
+		var err error
+		if c, err = conf.Load(DefaultConfig, "", o.Logger); err != nil {
+			return bc, settings{}, nil, err
+		}
+		closeConfig = func() { _ = c.Close() }
+	}
+	if err := conf.Scan(c, &bc); err != nil {
+		closeConfig()
+		return bc, settings{}, nil, err
+	}
+	if o.DataDir != "" {
+		bc.Data.Dir = o.DataDir
+	}
+	d, err := durations(bc)
+	if err != nil {
+		closeConfig()
+		return bc, settings{}, nil, err
+	}
+	return bc, d, closeConfig, nil
 }
 
 // settings are the configuration's durations, parsed.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/zelos-go/zelos"
 	zerrors "github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/examples/shop/internal/conf"
 	"github.com/zelos-go/zelos/examples/shop/internal/db"
 	v1 "github.com/zelos-go/zelos/examples/shop/order/api/order/v1"
 	"github.com/zelos-go/zelos/examples/shop/order/internal/biz"
@@ -572,5 +573,29 @@ func TestProductRestartUnderLoad(t *testing.T) {
 	}
 	if left := s.stock(); left+sold != stock {
 		t.Errorf("stock %d + sold %d != %d", left, sold, stock)
+	}
+}
+
+func TestNewAppRefuses(t *testing.T) {
+	ctx := context.Background()
+	if _, _, err := NewApp(ctx, Options{}); err == nil || !strings.Contains(err.Error(), "Registry") {
+		t.Errorf("no registry: %v", err)
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"a bad duration", "order:\n  pending_timeout: soon\n", "order.pending_timeout"},
+		{"an unknown key", "order:\n  pending_timeot: 1m\n", "pending_timeot"},
+		{"a bad client timeout", "clients:\n  timeout: -1s\n", "clients.timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := conf.Load([]byte(tc.yaml), "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, _, err = NewApp(ctx, Options{Registry: registry.NewInMemory(), Config: c, Logger: log.NewStdLogger(io.Discard), DataDir: t.TempDir()})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v, want one naming %s", err, tc.want)
+			}
+		})
 	}
 }
