@@ -63,6 +63,8 @@ const (
 	MaxItems = 50
 	// MaxQuantity is the most of one product one order may ask for.
 	MaxQuantity = 10_000
+	// MaxIDLen is the longest user or product ID accepted.
+	MaxIDLen = 64
 	// MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
 	MaxIdempotencyKeyLen = 128
 )
@@ -284,10 +286,13 @@ func normalize(req CreateRequest) ([]Item, error) {
 	if len(req.Items) == 0 {
 		return nil, v1.ErrorInvalidOrder("order: items are required")
 	}
+	if len(req.UserID) > MaxIDLen {
+		return nil, v1.ErrorInvalidOrder("order: user_id is longer than %d bytes", MaxIDLen)
+	}
 	var items []Item
 	for _, it := range req.Items {
-		if it.ProductID == "" {
-			return nil, v1.ErrorInvalidOrder("order: an item has no product_id")
+		if it.ProductID == "" || len(it.ProductID) > MaxIDLen {
+			return nil, v1.ErrorInvalidOrder("order: an item's product_id is empty or longer than %d bytes", MaxIDLen)
 		}
 		if it.Quantity < 1 || it.Quantity > MaxQuantity {
 			return nil, v1.ErrorInvalidOrder("order: quantity %d of product %s is not between 1 and %d", it.Quantity, it.ProductID, MaxQuantity)
@@ -416,7 +421,7 @@ func (uc *OrderUsecase) settle(ctx context.Context, o *Order) (*Order, error) {
 			// fulfilled. Fail it; it is settled, since nothing is held.
 			uc.log.WithContext(ctx).Errorf("order %s: the reservation expired before it was confirmed; the order fails", o.ID)
 			ok, terr := uc.repo.Transition(ctx, o.ID, StatusConfirmed, StatusFailed,
-				Update{Failure: v1.ErrorDependencyUnavailable("order: the stock reservation expired before it was confirmed")})
+				Update{Failure: v1.ErrorOrderExpired("order: the stock reservation expired before it was confirmed")})
 			if terr != nil || !ok {
 				return nil, terr
 			}
@@ -517,7 +522,7 @@ func (uc *OrderUsecase) Recover(ctx context.Context) (int, error) {
 		}
 		if o.Status == StatusPending && now.Sub(o.CreatedAt) > uc.pendingTimeout {
 			uc.log.WithContext(ctx).Warnf("order %s: pending for %s; it fails and its stock is released", o.ID, now.Sub(o.CreatedAt).Round(time.Second))
-			if o, err = uc.fail(ctx, o, StatusPending, v1.ErrorDependencyUnavailable("order: the stock could not be reserved in time")); err != nil {
+			if o, err = uc.fail(ctx, o, StatusPending, v1.ErrorOrderExpired("order: the stock could not be reserved in time")); err != nil {
 				return i, err
 			}
 		}

@@ -221,6 +221,8 @@ func TestCreateOrderInvalid(t *testing.T) {
 		{"merged quantity too large", order("u1", "p1", biz.MaxQuantity, "p1", 1)},
 		{"too many items", many},
 		{"idempotency key too long", longKey},
+		{"user id too long", order(strings.Repeat("u", biz.MaxIDLen+1), "p1", 1)},
+		{"product id too long", order("u1", strings.Repeat("p", biz.MaxIDLen+1), 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := f.uc.CreateOrder(context.Background(), tc.req)
@@ -446,7 +448,7 @@ func TestFailuresBetweenSteps(t *testing.T) {
 		}
 		f.products.setDown("release", nil)
 		f.recover(t)
-		if o := f.get(t, id); !o.StockSettled || f.products.stock("p1") != 10 {
+		if o := f.get(t, id); !o.StockSettled || f.products.stock("p1") != 10 || !v1.IsOrderExpired(o.Failure) {
 			t.Errorf("order %+v, stock %d", o, f.products.stock("p1"))
 		}
 		// A retry of the reserve delayed in the network takes nothing now.
@@ -467,7 +469,7 @@ func TestFailuresBetweenSteps(t *testing.T) {
 		f.products.setDown("confirm", nil)
 		f.recover(t)
 		got := f.get(t, o.ID)
-		if got.Status != biz.StatusFailed || !got.StockSettled || f.products.stock("p1") != 10 {
+		if got.Status != biz.StatusFailed || !got.StockSettled || f.products.stock("p1") != 10 || !v1.IsOrderExpired(got.Failure) {
 			t.Errorf("order %+v, stock %d", got, f.products.stock("p1"))
 		}
 	})

@@ -49,6 +49,10 @@ const (
 	// The request names another user than the one logged in (the subject of
 	// the token, which the gateway forwards as X-User-Id).
 	ErrorReason_ORDER_FORBIDDEN ErrorReason = 7
+	// The order could not be completed in time (the product service did not
+	// answer) and was cancelled, its stock released. A retry with the same
+	// Idempotency-Key gets this answer again: order again with a new key.
+	ErrorReason_ORDER_EXPIRED ErrorReason = 8
 )
 
 // Enum value maps for ErrorReason.
@@ -62,6 +66,7 @@ var (
 		5: "ORDER_STORE_FAILED",
 		6: "BAD_DEPENDENCY_REPLY",
 		7: "ORDER_FORBIDDEN",
+		8: "ORDER_EXPIRED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ORDER_ERROR_UNSPECIFIED": 0,
@@ -72,6 +77,7 @@ var (
 		"ORDER_STORE_FAILED":      5,
 		"BAD_DEPENDENCY_REPLY":    6,
 		"ORDER_FORBIDDEN":         7,
+		"ORDER_EXPIRED":           8,
 	}
 )
 
@@ -680,7 +686,7 @@ const file_order_v1_order_proto_rawDesc = "" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"T\n" +
 	"\x0fListOrdersReply\x12+\n" +
 	"\x06orders\x18\x01 \x03(\v2\x13.api.order.v1.OrderR\x06orders\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x05R\x05total*\x89\x02\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total*\xa3\x02\n" +
 	"\vErrorReason\x12\x1b\n" +
 	"\x17ORDER_ERROR_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x0fORDER_NOT_FOUND\x10\x01\x1a\x05ȴ\x05\x94\x03\x12\x18\n" +
@@ -689,7 +695,8 @@ const file_order_v1_order_proto_rawDesc = "" +
 	"\x16DEPENDENCY_UNAVAILABLE\x10\x04\x1a\x05ȴ\x05\xf7\x03\x12\x1d\n" +
 	"\x12ORDER_STORE_FAILED\x10\x05\x1a\x05ȴ\x05\xf4\x03\x12\x1f\n" +
 	"\x14BAD_DEPENDENCY_REPLY\x10\x06\x1a\x05ȴ\x05\xf6\x03\x12\x1a\n" +
-	"\x0fORDER_FORBIDDEN\x10\a\x1a\x05ȴ\x05\x93\x03\x1a\x05\xc0\xb4\x05\xf4\x032\xc5\x02\n" +
+	"\x0fORDER_FORBIDDEN\x10\a\x1a\x05ȴ\x05\x93\x03\x12\x18\n" +
+	"\rORDER_EXPIRED\x10\b\x1a\x05ȴ\x05\x99\x03\x1a\x05\xc0\xb4\x05\xf4\x032\xc5\x02\n" +
 	"\fOrderService\x12j\n" +
 	"\vCreateOrder\x12 .api.order.v1.CreateOrderRequest\x1a\x1e.api.order.v1.CreateOrderReply\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/api/v1/orders\x12c\n" +
 	"\bGetOrder\x12\x1d.api.order.v1.GetOrderRequest\x1a\x1b.api.order.v1.GetOrderReply\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/api/v1/orders/{id}\x12d\n" +

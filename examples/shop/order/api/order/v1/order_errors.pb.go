@@ -162,3 +162,26 @@ func IsOrderForbidden(err error) bool {
 func ErrorOrderForbidden(format string, args ...any) *errors.Error {
 	return errors.Newf(403, "ORDER_FORBIDDEN", format, args...)
 }
+
+// IsOrderExpired reports whether err is a ORDER_EXPIRED error of ErrorReason (code 409).
+//
+// The order could not be completed in time (the product service did not
+// answer) and was cancelled, its stock released. A retry with the same
+// Idempotency-Key gets this answer again: order again with a new key.
+func IsOrderExpired(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := errors.FromError(err)
+	return e.Reason == "ORDER_EXPIRED" && e.Code == 409
+}
+
+// ErrorOrderExpired returns a ORDER_EXPIRED error of ErrorReason (code 409) with a
+// formatted message.
+//
+// The order could not be completed in time (the product service did not
+// answer) and was cancelled, its stock released. A retry with the same
+// Idempotency-Key gets this answer again: order again with a new key.
+func ErrorOrderExpired(format string, args ...any) *errors.Error {
+	return errors.Newf(409, "ORDER_EXPIRED", format, args...)
+}
