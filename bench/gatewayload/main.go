@@ -6,6 +6,7 @@
 //
 //	cd bench && go run ./gatewayload                # about 1.5 minutes
 //	cd bench && go run ./gatewayload -c 1,16 -d 3s  # latency alone, then under load
+//	cd bench && go run ./gatewayload -c 16 -cpuprofile /tmp/gw  # and each proxy's CPU profile
 //
 // Every proxy runs in a child process pinned to CPU 0 (taskset,
 // GOMAXPROCS=1), and the load generator and both backends in this process,
@@ -14,7 +15,9 @@
 // it served by the CPU time it used (its utime+stime from /proc): on a
 // machine shared with other work, whose processes take part of CPU 0 from
 // the proxy, that is the figure to compare proxies on, and the ratio
-// gateway/httputil is printed for both.
+// gateway/httputil is printed for both. The scenarios take turns, -slice
+// (500 ms) each, until each has run -d, so that the other work on the
+// machine, which comes and goes, weighs on all of them alike.
 //
 // The backends cost as little as a server can: a net/http handler writing
 // 25 bytes of JSON, and a Zelos gRPC server with no middleware serving the
@@ -37,6 +40,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,7 +59,10 @@ func main() {
 	httpAddr := flag.String("http", "", "internal: the HTTP backend's host:port")
 	grpcAddr := flag.String("grpc", "", "internal: the gRPC backend's host:port")
 	conc := flag.String("c", "16", "concurrent callers, a comma-separated list run in turn")
-	d := flag.Duration("d", 5*time.Second, "measured duration of each scenario (after a 1 s warm-up)")
+	d := flag.Duration("d", 5*time.Second, "measured duration of each scenario (after a 1 s warm-up), in slices of -slice")
+	only := flag.String("only", "", "a regular expression: run only the scenarios whose names it matches")
+	profile := flag.String("cpuprofile", "", "a directory: each proxy writes its CPU profile there, as KIND.pprof")
+	slice := flag.Duration("slice", 500*time.Millisecond, "the scenarios take turns, one slice each, until each has run -d")
 	flag.Parse()
 	switch *role {
 	case "":
@@ -64,9 +74,9 @@ func main() {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		must(cmd.Run())
 	case "drive":
-		drive(counts(*conc), *d)
+		drive(counts(*conc), *d, *slice, *profile, regexp.MustCompile(*only))
 	default:
-		serveProxy(*role, *httpAddr, *grpcAddr)
+		serveProxy(*role, *httpAddr, *grpcAddr, *profile)
 	}
 }
 
@@ -78,8 +88,9 @@ func must(err error) {
 }
 
 // serveProxy runs one proxy, prints its host:port for the driver, and
-// serves until killed.
-func serveProxy(kind, httpAddr, grpcAddr string) {
+// serves until killed, or, when it writes a CPU profile to the file
+// profile, until interrupted.
+func serveProxy(kind, httpAddr, grpcAddr, profile string) {
 	var addr string
 	var err error
 	switch kind {
@@ -91,6 +102,18 @@ func serveProxy(kind, httpAddr, grpcAddr string) {
 		err = fmt.Errorf("unknown proxy %q", kind)
 	}
 	must(err)
+	if profile != "" {
+		f, err := os.Create(profile)
+		must(err)
+		must(pprof.StartCPUProfile(f))
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt)
+		fmt.Println(addr)
+		<-sig
+		pprof.StopCPUProfile()
+		must(f.Close())
+		os.Exit(0)
+	}
 	fmt.Println(addr)
 	select {}
 }
@@ -101,10 +124,14 @@ type proxy struct {
 	cmd  *exec.Cmd
 }
 
-func startProxy(kind, httpAddr, grpcAddr string) *proxy {
+func startProxy(kind, httpAddr, grpcAddr, profileDir string) *proxy {
 	self, err := os.Executable()
 	must(err)
-	cmd := exec.Command("taskset", "-c", "0", self, "-role", kind, "-http", httpAddr, "-grpc", grpcAddr)
+	args := []string{"-c", "0", self, "-role", kind, "-http", httpAddr, "-grpc", grpcAddr}
+	if profileDir != "" {
+		args = append(args, "-cpuprofile", filepath.Join(profileDir, kind+".pprof"))
+	}
+	cmd := exec.Command("taskset", args...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	out, err := cmd.StdoutPipe()
 	must(err)
@@ -115,7 +142,14 @@ func startProxy(kind, httpAddr, grpcAddr string) *proxy {
 	return &proxy{addr: strings.TrimSpace(line), cmd: cmd}
 }
 
-func (p *proxy) stop() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() }
+// stop interrupts the proxy, which then writes its profile if it keeps
+// one, and kills it if it has not exited within 5 s.
+func (p *proxy) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	t := time.AfterFunc(5*time.Second, func() { _ = p.cmd.Process.Kill() })
+	defer t.Stop()
+	_ = p.cmd.Wait()
+}
 
 // cpu returns the CPU seconds the proxy has used. taskset execs the
 // proxy, so the child's pid is the proxy's. /proc counts clock ticks of
@@ -158,7 +192,7 @@ func (r result) perCPU() float64 {
 	return r.rate() / r.cores
 }
 
-func drive(concurrency []int, d time.Duration) {
+func drive(concurrency []int, d, slice time.Duration, profileDir string, only *regexp.Regexp) {
 	fmt.Printf("load average before: %s\n", loadavg())
 	defer func() { fmt.Printf("\nload average after: %s\n", loadavg()) }()
 	httpAddr, stopHTTP, err := rig.StartHTTPBackend()
@@ -167,6 +201,12 @@ func drive(concurrency []int, d time.Duration) {
 	grpcAddr, stopGRPC, err := rig.StartGRPCBackend()
 	must(err)
 	defer stopGRPC()
+	proxies := map[string]*proxy{}
+	for _, kind := range []string{"httputil", "gateway", "gateway-nolog"} {
+		p := startProxy(kind, httpAddr, grpcAddr, profileDir)
+		defer p.stop()
+		proxies[kind] = p
+	}
 
 	get := func(path string) func(context.Context, string) func() error {
 		return func(_ context.Context, addr string) func() error {
@@ -191,17 +231,17 @@ func drive(concurrency []int, d time.Duration) {
 		{name: "gateway (transcode)", proxy: "gateway", base: "direct gRPC", call: get(rig.TranscodePath)},
 		{name: "gateway-nolog (transcode)", proxy: "gateway-nolog", base: "direct gRPC", call: get(rig.TranscodePath)},
 	}
+	scenarios = slices.DeleteFunc(scenarios, func(s scenario) bool { return !only.MatchString(s.name) })
 	for _, c := range concurrency {
-		results := map[string]result{}
-		fmt.Printf("\n%d concurrent callers, %v each (after 1 s of warm-up); proxies on CPU 0 with GOMAXPROCS=1, callers and backends on CPU 1\n\n", c, d)
+		fmt.Printf("\n%d concurrent callers, %v each in turns of %v (after 1 s of warm-up); proxies on CPU 0 with GOMAXPROCS=1, callers and backends on CPU 1\n\n", c, d, slice)
+		results := measure(scenarios, proxies, c, d, slice, httpAddr)
 		fmt.Println("| scenario | req/s | p50 | p99 | added p50 | added p99 | proxy CPU (cores) | req per proxy CPU-s | failed |")
 		fmt.Println("|---|---|---|---|---|---|---|---|---|")
 		for _, s := range scenarios {
-			r := runScenario(s, c, d, httpAddr, grpcAddr)
-			results[s.name] = r
+			r := results[s.name]
 			added50, added99 := "", ""
 			if b, ok := results[s.base]; ok {
-				added50, added99 = fmtDur(r.p50-b.p50), fmtDur(r.p99-b.p99)
+				added50, added99 = fmtAdded(r.p50-b.p50), fmtAdded(r.p99-b.p99)
 			}
 			cores, per := "", ""
 			if r.cores > 0 {
@@ -213,28 +253,96 @@ func drive(concurrency []int, d time.Duration) {
 	}
 }
 
+// measure runs every scenario with c callers in a closed loop: 1 s of
+// warm-up each, then slices of the given length in turn until each has
+// run for d. Taking turns spreads the other work on a shared machine,
+// which comes and goes, over every scenario alike, where running each
+// for d in a row would give one a quiet machine and the next a busy one.
+func measure(scenarios []scenario, proxies map[string]*proxy, c int, d, slice time.Duration, httpAddr string) map[string]result {
+	type run struct {
+		calls []func() error
+		p     *proxy
+		lats  []time.Duration
+		cpu   float64
+		r     result
+	}
+	ctx := context.Background()
+	runs := make([]*run, len(scenarios))
+	for i, s := range scenarios {
+		addr := httpAddr
+		rn := &run{p: proxies[s.proxy]}
+		if rn.p != nil {
+			addr = rn.p.addr
+		}
+		rn.calls = make([]func() error, c)
+		for j := range rn.calls {
+			rn.calls[j] = s.call(ctx, addr)
+		}
+		loop(rn.calls, time.Second, nil)
+		runs[i] = rn
+	}
+	for range max(1, int(d/slice)) {
+		for _, rn := range runs {
+			var cpu0 float64
+			if rn.p != nil {
+				cpu0 = rn.p.cpu()
+			}
+			lats := make([][]time.Duration, c)
+			t0 := time.Now()
+			rn.r.failed += loop(rn.calls, slice, lats)
+			rn.r.elapsed += time.Since(t0)
+			if rn.p != nil {
+				rn.cpu += rn.p.cpu() - cpu0
+			}
+			rn.lats = slices.Concat(append(lats, rn.lats)...)
+		}
+	}
+	out := map[string]result{}
+	for i, rn := range runs {
+		r := rn.r
+		if rn.p != nil {
+			r.cores = rn.cpu / r.elapsed.Seconds()
+		}
+		slices.Sort(rn.lats)
+		r.n = len(rn.lats)
+		if r.n > 0 {
+			r.p50, r.p99 = rn.lats[r.n/2], rn.lats[r.n*99/100]
+		}
+		out[scenarios[i].name] = r
+	}
+	return out
+}
+
 // summary prints the ratios and the targets, met or not.
 func summary(r map[string]result) {
-	rp := r["httputil.ReverseProxy"]
 	fmt.Println()
+	rp, haveRP := r["httputil.ReverseProxy"]
 	for _, name := range []string{"gateway (HTTP proxy)", "gateway-nolog (HTTP proxy)"} {
-		g := r[name]
-		fmt.Printf("%s / httputil.ReverseProxy: throughput %.2f×, per proxy CPU-s %.2f× (target ≥ 0.9×: %s)\n",
-			name, g.rate()/rp.rate(), g.perCPU()/rp.perCPU(), verdict(g.perCPU()/rp.perCPU() >= 0.9))
+		if g, ok := r[name]; ok && haveRP {
+			fmt.Printf("%s / httputil.ReverseProxy: throughput %.2f×, per proxy CPU-s %.2f× (target ≥ 0.9×: %s)\n",
+				name, g.rate()/rp.rate(), g.perCPU()/rp.perCPU(), verdict(g.perCPU()/rp.perCPU() >= 0.9))
+		}
 	}
 	for _, v := range []struct{ via, base string }{
 		{"gateway (HTTP proxy)", "direct HTTP"},
 		{"gateway (transcode)", "direct gRPC"},
 	} {
-		add := r[v.via].p99 - r[v.base].p99
-		fmt.Printf("%s over %s: p99 +%s (target < 1ms: %s)\n", v.via, v.base, fmtDur(add), verdict(add < time.Millisecond))
+		via, ok1 := r[v.via]
+		base, ok2 := r[v.base]
+		if ok1 && ok2 {
+			add := via.p99 - base.p99
+			fmt.Printf("%s over %s: p99 %s (target < 1ms: %s)\n", v.via, v.base, fmtAdded(add), verdict(add < time.Millisecond))
+		}
 	}
 	// On a shared machine a plain ReverseProxy's own p99 overhead can be
 	// over 1 ms: what the gateway adds beyond it separates the gateway
 	// from the hop.
-	g := r["gateway (HTTP proxy)"]
-	fmt.Printf("gateway (HTTP proxy) over httputil.ReverseProxy: p50 %+dµs, p99 %+dµs (httputil's own over direct HTTP: p99 +%s)\n",
-		(g.p50 - rp.p50).Microseconds(), (g.p99 - rp.p99).Microseconds(), fmtDur(rp.p99-r["direct HTTP"].p99))
+	g, ok := r["gateway (HTTP proxy)"]
+	direct, okDirect := r["direct HTTP"]
+	if ok && haveRP && okDirect {
+		fmt.Printf("gateway (HTTP proxy) over httputil.ReverseProxy: p50 %s, p99 %s (httputil's own over direct HTTP: p99 %s)\n",
+			fmtAdded(g.p50-rp.p50), fmtAdded(g.p99-rp.p99), fmtAdded(rp.p99-direct.p99))
+	}
 }
 
 func verdict(ok bool) string {
@@ -242,43 +350,6 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "NOT met"
-}
-
-// runScenario runs c callers in a closed loop for a 1 s warm-up and then
-// for d, and measures the latency of every call of the second part.
-func runScenario(s scenario, c int, d time.Duration, httpAddr, grpcAddr string) result {
-	addr := httpAddr
-	var p *proxy
-	if s.proxy != "" {
-		p = startProxy(s.proxy, httpAddr, grpcAddr)
-		defer p.stop()
-		addr = p.addr
-	}
-	ctx := context.Background()
-	calls := make([]func() error, c)
-	for i := range calls {
-		calls[i] = s.call(ctx, addr)
-	}
-	loop(calls, time.Second, nil)
-	var cpu0 float64
-	if p != nil {
-		cpu0 = p.cpu()
-	}
-	lats := make([][]time.Duration, c)
-	t0 := time.Now()
-	failed := loop(calls, d, lats)
-	var r result
-	r.elapsed = time.Since(t0)
-	if p != nil {
-		r.cores = (p.cpu() - cpu0) / r.elapsed.Seconds()
-	}
-	all := slices.Concat(lats...)
-	slices.Sort(all)
-	r.n, r.failed = len(all), failed
-	if len(all) > 0 {
-		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
-	}
-	return r
 }
 
 // loop runs each call in its own goroutine, over and over, for d. When
@@ -325,6 +396,14 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%dµs", d.Microseconds())
 	}
 	return d.Round(100 * time.Microsecond).String()
+}
+
+// fmtAdded prints an added latency with its sign.
+func fmtAdded(d time.Duration) string {
+	if d >= 0 {
+		return "+" + fmtDur(d)
+	}
+	return fmtDur(d)
 }
 
 // counts parses the -c list.
