@@ -4,12 +4,15 @@
 //
 //	go run ./examples/shop            # or: make shop
 //	go run ./examples/shop -addr :8080 -data /tmp/shop -product-instances 2
+//	go run ./examples/shop -product-instances 2 -slow-product 50ms
 //
 // Each service logs to stdout with service=<name> on every line. On the
 // first start it loads demo data (a few products and the user
 // demo@zelos.dev, password demo1234) and it always prints the gateway's
 // URL and a curl session to try. Ctrl-C stops every service gracefully,
-// each draining first as it would in Kubernetes.
+// each draining first as it would in Kubernetes. -slow-product D makes the
+// last product instance answer D later than the others, to see the
+// gateway's and order's balancers route around a slow instance.
 //
 // Each service also runs alone (./examples/shop/<svc>/cmd/<svc>), and the
 // gateway as zelos-gateway -conf examples/shop/gateway/configs/gateway.yaml.
@@ -23,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -30,6 +34,7 @@ func main() {
 	flag.StringVar(&o.Addr, "addr", ":8000", "the gateway's address")
 	flag.StringVar(&o.DataDir, "data", "./data", "the directory of the services' SQLite files")
 	flag.IntVar(&o.ProductInstances, "product-instances", 1, "how many product service instances to run (they share one database)")
+	flag.DurationVar(&o.SlowProduct, "slow-product", 0, "delay every request of the last product instance by this much (e.g. 50ms with -product-instances 2)")
 	flag.Parse()
 	o.Logs = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,11 +58,19 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	return s.Stop()
 }
 
+// slowNote says which product instance -slow-product slowed, if any.
+func slowNote(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", the last one %v slower", d)
+}
+
 // printWelcome prints the gateway's URL and a curl session through it.
 func printWelcome(w io.Writer, s *shop) {
 	u := s.GatewayURL
 	fmt.Fprintf(w, `
-Zelos shop is up. Gateway: %[1]s (%[2]d product instance(s), data in %[3]s)
+Zelos shop is up. Gateway: %[1]s (%[2]d product instance(s)%[6]s, data in %[3]s)
 
 Try it:
   # log in as the demo user (or register: POST %[1]s/api/v1/users {"name","email","password"})
@@ -73,5 +86,5 @@ Try it:
   # chat (read-only, Server-Sent Events): curl -N "%[1]s/api/v1/chat/events?room=lobby&access_token=$TOKEN"
 
 Ctrl-C stops the shop.
-`, u, len(s.Products), s.DataDir, demoEmail, demoPassword)
+`, u, len(s.Products), s.DataDir, demoEmail, demoPassword, slowNote(s.SlowProduct))
 }

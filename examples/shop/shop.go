@@ -18,6 +18,7 @@ import (
 	"github.com/zelos-go/zelos/examples/shop/product"
 	"github.com/zelos-go/zelos/examples/shop/user"
 	"github.com/zelos-go/zelos/gateway"
+	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/registry"
 )
 
@@ -34,6 +35,11 @@ type options struct {
 	Logs io.Writer
 	// NoDemo skips loading the demo data.
 	NoDemo bool
+	// SlowProduct, when above zero, delays every request of the last
+	// product instance (the second of two) by this much, to measure how
+	// the balancers route around a slow instance. Zero, the default,
+	// slows none.
+	SlowProduct time.Duration
 }
 
 // shop is a running shop.
@@ -45,6 +51,9 @@ type shop struct {
 	DataDir    string
 	// Products are the product instances, to stop one (a fault).
 	Products []*instance
+	// SlowProduct is options.SlowProduct: the last product instance's
+	// added delay.
+	SlowProduct time.Duration
 	// all is every instance, the gateway last, in start order.
 	all []*instance
 }
@@ -99,7 +108,7 @@ func start(ctx context.Context, o options) (_ *shop, err error) {
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("shop: data directory: %w", err)
 	}
-	s := &shop{Registry: registry.NewInMemory(), DataDir: o.DataDir}
+	s := &shop{Registry: registry.NewInMemory(), DataDir: o.DataDir, SlowProduct: o.SlowProduct}
 	defer func() {
 		if err != nil {
 			_ = s.Stop()
@@ -149,9 +158,13 @@ func (s *shop) services(o options) []service {
 		if o.ProductInstances > 1 {
 			name = fmt.Sprintf("product-%d", i+1)
 		}
+		var mw []middleware.Middleware
+		if o.SlowProduct > 0 && i == o.ProductInstances-1 {
+			mw = append(mw, delay(o.SlowProduct))
+		}
 		svcs = append(svcs, service{name, product.Name, func(ctx context.Context) (*zelos.App, func(), error) {
 			return product.NewApp(ctx, product.Options{Registry: s.Registry, Logger: runner.Logger(o.Logs, name), DataDir: o.DataDir,
-				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
+				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr, Middleware: mw})
 		}})
 	}
 	return append(svcs,
@@ -164,6 +177,24 @@ func (s *shop) services(o options) []service {
 				HTTPAddr: serviceAddr, GRPCAddr: serviceAddr, AdminAddr: serviceAddr})
 		}},
 	)
+}
+
+// delay is a server middleware that holds every request for d before
+// handling it, as a slow disk or a busy host would. It gives up when the
+// request's context ends first, so a cancelled call does not wait.
+func delay(d time.Duration) middleware.Middleware {
+	return func(next middleware.Handler) middleware.Handler {
+		return func(ctx context.Context, req any) (any, error) {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return next(ctx, req)
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
 }
 
 // run starts one App.

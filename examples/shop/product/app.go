@@ -27,6 +27,7 @@ import (
 	"github.com/zelos-go/zelos/examples/shop/product/internal/service"
 	"github.com/zelos-go/zelos/health"
 	"github.com/zelos-go/zelos/log"
+	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/registry"
 )
 
@@ -56,6 +57,11 @@ type Options struct {
 	HTTPAddr, GRPCAddr, AdminAddr string
 	// Config is the configuration; nil means DefaultConfig.
 	Config config.Config
+	// Middleware runs on every request of both servers, after the
+	// standard chain (tracing, metrics, recovery, logging...), next to
+	// the handlers; the one-process shop slows one instance with it.
+	// Nil, the default, adds none.
+	Middleware []middleware.Middleware
 }
 
 // NewApp builds the product service's App. ctx is its parent: cancelling
@@ -109,6 +115,7 @@ func NewApp(ctx context.Context, o Options) (*zelos.App, func(), error) {
 		AdminAddr:    o.AdminAddr,
 		Logger:       o.Logger,
 		Registrar:    o.Registry,
+		Middleware:   o.Middleware,
 		HealthChecks: []health.Check{{Name: "database", Func: d.Ping}},
 	})
 	if err != nil {
