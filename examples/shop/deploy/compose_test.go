@@ -120,6 +120,11 @@ func TestCompose(t *testing.T) {
 	if p := c.Services["product"].Deploy; p == nil || p.Replicas != 2 {
 		t.Errorf("product deploy %+v, want replicas: 2", p)
 	}
+	for name, s := range c.Services {
+		if singleton(name) && s.Deploy != nil && s.Deploy.Replicas > 1 {
+			t.Errorf("%s has %d replicas: its rooms live in one process", name, s.Deploy.Replicas)
+		}
+	}
 	if g := c.Services["gateway"]; !slices.Contains(g.Ports, "8000:8000") {
 		t.Errorf("gateway ports %v, want 8000:8000 published", g.Ports)
 	}

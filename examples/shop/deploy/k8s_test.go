@@ -45,6 +45,11 @@ func listenEnv(workload string) string {
 	return "HTTP_ADDR"
 }
 
+// singleton reports whether a workload must run as one instance: chat's
+// rooms live in one process (examples/shop/chat/app.go), so two instances
+// would split every room. It has no HPA.
+func singleton(workload string) bool { return workload == "chat" }
+
 // keepsData reports whether a workload has a database (chat's rooms live
 // in memory, the gateway keeps nothing).
 func keepsData(workload string) bool {
@@ -335,6 +340,8 @@ func TestStatefulSets(t *testing.T) {
 
 // TestEveryDeploymentHasPDBAndHPA: a PodDisruptionBudget selecting its
 // pods that still lets a node drain, and an autoscaling/v2 HPA on CPU 70%.
+// A singleton (chat) has one replica, a PDB that lets its pod be evicted
+// and no HPA.
 func TestEveryDeploymentHasPDBAndHPA(t *testing.T) {
 	objs := loadObjects(t)
 	deps, _ := ofType[*appsv1.Deployment](objs)
@@ -356,8 +363,21 @@ func TestEveryDeploymentHasPDBAndHPA(t *testing.T) {
 					hpa = h
 				}
 			}
-			if pdb == nil || hpa == nil {
-				t.Fatalf("PodDisruptionBudget %v, HorizontalPodAutoscaler %v: want both", pdb != nil, hpa != nil)
+			if pdb == nil {
+				t.Fatal("no PodDisruptionBudget selects its pods")
+			}
+			if singleton(d.Name) {
+				if hpa != nil || d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+					t.Errorf("replicas %v, HPA %v: a singleton runs one replica and has no HPA", d.Spec.Replicas, hpa != nil)
+				}
+				if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.MinAvailable != nil {
+					t.Errorf("PDB minAvailable %v maxUnavailable %v, want maxUnavailable 1: a node drain must be able to evict the one pod",
+						pdb.Spec.MinAvailable, pdb.Spec.MaxUnavailable)
+				}
+				return
+			}
+			if hpa == nil {
+				t.Fatal("no HorizontalPodAutoscaler scales it")
 			}
 			if d.Spec.Replicas != nil {
 				t.Errorf("replicas %d set: the HPA owns the count, and apply would reset it", *d.Spec.Replicas)
