@@ -43,20 +43,22 @@ func Main(svc string, embedded []byte, newApp NewApp) {
 	}
 }
 
-// Run parses args (-conf, -registry), then runs the App until ctx ends or
+// Run parses args (-conf, -config-center, -registry), then runs the App until ctx ends or
 // a signal stops it.
 func Run(ctx context.Context, svc string, embedded []byte, args []string, out io.Writer, newApp NewApp) error {
 	fs := flag.NewFlagSet(svc, flag.ContinueOnError)
 	confPath := fs.String("conf", "", "config file or directory (default: the embedded configs/config.yaml)")
+	center := fs.String("config-center", "", "a config center key layered over -conf: etcd://host:2379/key or consul://host:8500/key")
 	regURL := fs.String("registry", "", "memory, etcd://host:2379[,host:2379] or consul://host:8500 (default: the config's registry key, REGISTRY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger := Logger(out, svc)
-	c, err := conf.Load(embedded, *confPath, logger)
+	c, closeCenter, err := conf.LoadCenter(embedded, *confPath, *center, logger)
 	if err != nil {
 		return err
 	}
+	defer closeCenter()
 	defer c.Close()
 	if *regURL == "" {
 		*regURL, _ = c.Value("registry").String()
