@@ -30,16 +30,7 @@ import (
 // against median (benchstat); cpu-ns/op (see reportCPU) is the figure to
 // compare when the machine is busy.
 func BenchmarkGatewayProxy(b *testing.B) {
-	backend, stop, err := rig.StartHTTPBackend()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer stop()
-	grpcAddr, stopGRPC, err := rig.StartGRPCBackend()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer stopGRPC()
+	backend, grpcAddr := startGatewayBackends(b)
 	b.Run("direct", func(b *testing.B) { runGet(b, backend+rig.HTTPPath) })
 	b.Run("httputil", func(b *testing.B) {
 		addr, stop, err := rig.StartReverseProxy(backend)
@@ -49,34 +40,86 @@ func BenchmarkGatewayProxy(b *testing.B) {
 		defer stop()
 		runGet(b, addr+rig.HTTPPath)
 	})
-	for _, v := range []struct {
-		name      string
-		accessLog bool
-	}{{"gateway", true}, {"gateway-nolog", false}} {
-		b.Run(v.name, func(b *testing.B) {
-			addr, stop, err := rig.StartGateway(rig.GatewayConfig(backend, grpcAddr, v.accessLog), log.NewStdLogger(io.Discard))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer stop()
-			runGet(b, addr+rig.HTTPPath)
-		})
-	}
+	eachGateway(b, backend, grpcAddr, rig.HTTPPath)
 	// The handlers alone, called with ServeHTTP: no client and no
 	// server in front of the proxy, only its round trip to the backend, so
 	// that what the gateway adds to a ReverseProxy stands out.
 	b.Run("ServeHTTP-httputil", func(b *testing.B) { runServeHTTP(b, rig.NewReverseProxy(backend)) })
-	for _, v := range []struct {
-		name      string
-		accessLog bool
-	}{{"ServeHTTP-gateway", true}, {"ServeHTTP-gateway-nolog", false}} {
-		b.Run(v.name, func(b *testing.B) {
+	for _, v := range gatewayVariants {
+		b.Run("ServeHTTP-"+v.name, func(b *testing.B) {
 			g, err := rig.NewGateway(rig.GatewayConfig(backend, grpcAddr, v.accessLog), log.NewStdLogger(io.Discard))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer g.Close()
 			runServeHTTP(b, g)
+		})
+	}
+}
+
+// BenchmarkGatewayTranscode measures SayHello of the helloworld Greeter,
+// served by a Zelos gRPC server with no middleware, serially over loopback:
+//   - grpc-direct: a grpc-go unary call;
+//   - gateway: JSON GET /helloworld/zelos through the gateway's transcode
+//     endpoint (descriptors from the backend's reflection service), access
+//     log on to log.NewStdLogger(io.Discard);
+//   - gateway-nolog: the same with access_log: false.
+func BenchmarkGatewayTranscode(b *testing.B) {
+	backend, grpcAddr := startGatewayBackends(b)
+	b.Run("grpc-direct", func(b *testing.B) {
+		c, closeConn, err := rig.DialGreeter(grpcAddr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer closeConn()
+		ctx := context.Background()
+		if err := rig.SayHello(ctx, c); err != nil { // connect before timing
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		cpu0 := processCPU()
+		for b.Loop() {
+			if err := rig.SayHello(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPU(b, cpu0)
+	})
+	eachGateway(b, backend, grpcAddr, rig.TranscodePath)
+}
+
+// gatewayVariants are the gateway's configurations every benchmark runs:
+// with the access log (the default) and without.
+var gatewayVariants = []struct {
+	name      string
+	accessLog bool
+}{{"gateway", true}, {"gateway-nolog", false}}
+
+// startGatewayBackends starts the HTTP and gRPC backends for the whole benchmark.
+func startGatewayBackends(b *testing.B) (httpAddr, grpcAddr string) {
+	httpAddr, stop, err := rig.StartHTTPBackend()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(stop)
+	grpcAddr, stopGRPC, err := rig.StartGRPCBackend()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(stopGRPC)
+	return httpAddr, grpcAddr
+}
+
+// eachGateway runs runGet of path through a gateway of each variant.
+func eachGateway(b *testing.B, backend, grpcAddr, path string) {
+	for _, v := range gatewayVariants {
+		b.Run(v.name, func(b *testing.B) {
+			addr, stop, err := rig.StartGateway(rig.GatewayConfig(backend, grpcAddr, v.accessLog), log.NewStdLogger(io.Discard))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer stop()
+			runGet(b, addr+path)
 		})
 	}
 }
@@ -125,58 +168,6 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 func (w *discardWriter) Flush() {}
-
-// BenchmarkGatewayTranscode measures SayHello of the helloworld Greeter,
-// served by a Zelos gRPC server with no middleware, serially over loopback:
-//   - grpc-direct: a grpc-go unary call;
-//   - gateway: JSON GET /helloworld/zelos through the gateway's transcode
-//     endpoint (descriptors from the backend's reflection service), access
-//     log on to log.NewStdLogger(io.Discard);
-//   - gateway-nolog: the same with access_log: false.
-func BenchmarkGatewayTranscode(b *testing.B) {
-	backend, stop, err := rig.StartHTTPBackend()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer stop()
-	grpcAddr, stopGRPC, err := rig.StartGRPCBackend()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer stopGRPC()
-	b.Run("grpc-direct", func(b *testing.B) {
-		c, closeConn, err := rig.DialGreeter(grpcAddr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer closeConn()
-		ctx := context.Background()
-		if err := rig.SayHello(ctx, c); err != nil { // connect before timing
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		cpu0 := processCPU()
-		for b.Loop() {
-			if err := rig.SayHello(ctx, c); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportCPU(b, cpu0)
-	})
-	for _, v := range []struct {
-		name      string
-		accessLog bool
-	}{{"gateway", true}, {"gateway-nolog", false}} {
-		b.Run(v.name, func(b *testing.B) {
-			addr, stop, err := rig.StartGateway(rig.GatewayConfig(backend, grpcAddr, v.accessLog), log.NewStdLogger(io.Discard))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer stop()
-			runGet(b, addr+rig.TranscodePath)
-		})
-	}
-}
 
 // runGet times GETs of http://hostPath on one keep-alive connection, after
 // one untimed GET that dials (and, for transcoding, loads the
