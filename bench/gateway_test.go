@@ -19,6 +19,7 @@ import (
 // figure minus direct's):
 //   - direct: the client to the backend (a plain net/http handler);
 //   - httputil: through a plain httputil.ReverseProxy, the baseline;
+//   - httputil-flush: the same with FlushInterval -1, as the gateway's;
 //   - gateway: through the gateway, prefix /hello, no policies, access log
 //     on (the default) to log.NewStdLogger(io.Discard);
 //   - gateway-nolog: the same with access_log: false;
@@ -34,6 +35,18 @@ func BenchmarkGatewayProxy(b *testing.B) {
 	b.Run("direct", func(b *testing.B) { runGet(b, backend+rig.HTTPPath) })
 	b.Run("httputil", func(b *testing.B) {
 		addr, stop, err := rig.StartReverseProxy(backend)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer stop()
+		runGet(b, addr+rig.HTTPPath)
+	})
+	b.Run("httputil-flush", func(b *testing.B) {
+		// The gateway's ReverseProxy flushes every write (FlushInterval
+		// -1): the same on the baseline shows what that costs.
+		rp := rig.NewReverseProxy(backend)
+		rp.FlushInterval = -1
+		addr, stop, err := rig.Serve(rp)
 		if err != nil {
 			b.Fatal(err)
 		}

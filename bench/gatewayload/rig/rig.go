@@ -143,14 +143,20 @@ func NewReverseProxy(backendAddr string) *httputil.ReverseProxy {
 	return rp
 }
 
-// StartReverseProxy serves NewReverseProxy(backendAddr) on a net/http
-// server on loopback. It returns the host:port.
+// StartReverseProxy serves NewReverseProxy(backendAddr) on loopback. It
+// returns the host:port.
 func StartReverseProxy(backendAddr string) (string, func(), error) {
+	return Serve(NewReverseProxy(backendAddr))
+}
+
+// Serve serves h on a net/http server on loopback. It returns the
+// host:port.
+func Serve(h http.Handler) (string, func(), error) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: NewReverseProxy(backendAddr), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(lis) }()
 	return lis.Addr().String(), func() { _ = srv.Close() }, nil
 }
