@@ -37,6 +37,8 @@ type Gateway struct {
 	cur   atomic.Pointer[table]
 	pools *pools
 	tr    *transports
+	// buffers is ReverseProxy's copy buffers, shared by every endpoint.
+	buffers *bufferPool
 
 	mu      sync.Mutex // serializes Update
 	watch   config.Config
@@ -90,7 +92,7 @@ func New(cfg *Config, opts ...Option) (*Gateway, error) {
 		l := &loader{name: "config"}
 		return nil, l.problems(errs)
 	}
-	g := &Gateway{opts: o, tr: newTransports()}
+	g := &Gateway{opts: o, tr: newTransports(), buffers: &bufferPool{}}
 	g.pools = &pools{byKey: map[string]*pool{}, disco: o.disco, logger: o.logger}
 	t, err := g.compile(cfg)
 	if err != nil {

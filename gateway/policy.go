@@ -85,7 +85,16 @@ func (g *Gateway) compileEndpoint(cfg *Config, e Endpoint) (*endpoint, error) {
 		names = *e.Policies
 	}
 	var server, client []middleware.Middleware
-	server = append(server, tracing.Server(g.tracingOpts()...), metrics.Server(g.metricsOpts()...))
+	// Tracing and metrics run when the gateway is given their providers
+	// (zelos-gateway always gives a MeterProvider, and a TracerProvider when
+	// OTLP is configured): with none, they would cost every request spans
+	// and instruments that go nowhere.
+	if g.opts.tp != nil {
+		server = append(server, tracing.Server(tracing.WithTracerProvider(g.opts.tp)))
+	}
+	if g.opts.mp != nil {
+		server = append(server, metrics.Server(metrics.WithMeterProvider(g.opts.mp)))
+	}
 	if ep.accessLog {
 		server = append(server, logging.Server(logging.WithLogger(g.opts.logger)))
 	}
@@ -117,10 +126,16 @@ func (g *Gateway) compileEndpoint(cfg *Config, e Endpoint) (*endpoint, error) {
 			retryMW = g.retry(pol.Retry)
 		}
 	}
-	// The client side: the backend call's transporter, the breaker, the
-	// retry, and a client span per attempt.
-	client = append([]middleware.Middleware{clientContext(ep)}, client...)
-	attemptMW := []middleware.Middleware{tracing.Client(g.tracingOpts()...)}
+	// The client side: the backend call's transporter (for the retry's and
+	// the tracer's headers), the breaker, the retry, and a client span per
+	// attempt.
+	var attemptMW []middleware.Middleware
+	if g.opts.tp != nil {
+		attemptMW = append(attemptMW, tracing.Client(tracing.WithTracerProvider(g.opts.tp)))
+	}
+	if retryMW != nil || len(attemptMW) > 0 {
+		client = append([]middleware.Middleware{clientContext(ep)}, client...)
+	}
 	inner := middleware.Handler(g.proxyCall)
 	if ep.protocol == protoTranscode {
 		tc, err := g.newTranscoder(ep, e)
@@ -153,20 +168,6 @@ func canonical(keys []string) []string {
 		out[i] = http.CanonicalHeaderKey(k)
 	}
 	return out
-}
-
-func (g *Gateway) tracingOpts() []tracing.Option {
-	if g.opts.tp == nil {
-		return nil
-	}
-	return []tracing.Option{tracing.WithTracerProvider(g.opts.tp)}
-}
-
-func (g *Gateway) metricsOpts() []metrics.Option {
-	if g.opts.mp == nil {
-		return nil
-	}
-	return []metrics.Option{metrics.WithMeterProvider(g.opts.mp)}
 }
 
 // clientContext puts the backend call's client Transporter in the context.

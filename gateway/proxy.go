@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -34,37 +35,68 @@ const (
 // it into the error the policies see.
 const maxErrorBody = 64 << 10
 
-// transports are the connections to backends, shared by every endpoint
-// and kept across reloads.
+// transports are the connections to backends, shared by the endpoints of
+// one protocol and timeout and kept across reloads. The timeout is the
+// transport's ResponseHeaderTimeout: the wait for a reply's head.
 type transports struct {
-	h1  *http.Transport // HTTP/1.1 (and WebSocket upgrades)
-	h2c *http.Transport // HTTP/2 without TLS: h2c and gRPC pass-through
+	mu     sync.Mutex
+	byKind map[transportKey]*http.Transport
 }
 
-func newTransports() *transports {
+type transportKey struct {
+	h2c     bool // HTTP/2 without TLS (h2c and gRPC pass-through), else HTTP/1.1
+	timeout time.Duration
+}
+
+func newTransports() *transports { return &transports{byKind: map[transportKey]*http.Transport{}} }
+
+// get returns the transport of a protocol and head timeout.
+func (t *transports) get(h2c bool, timeout time.Duration) *http.Transport {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := transportKey{h2c, timeout}
+	if tr := t.byKind[k]; tr != nil {
+		return tr
+	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	h1 := &http.Transport{
-		Proxy:                 nil,
+	tr := &http.Transport{
 		DialContext:           dialer.DialContext,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     false,
+		ResponseHeaderTimeout: timeout,
 	}
-	h2c := &http.Transport{
-		DialContext:     dialer.DialContext,
-		IdleConnTimeout: 90 * time.Second,
+	if h2c {
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
 	}
-	h2c.Protocols = new(http.Protocols)
-	h2c.Protocols.SetUnencryptedHTTP2(true)
-	return &transports{h1: h1, h2c: h2c}
+	t.byKind[k] = tr
+	return tr
 }
 
 func (t *transports) close() {
-	t.h1.CloseIdleConnections()
-	t.h2c.CloseIdleConnections()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tr := range t.byKind {
+		tr.CloseIdleConnections()
+	}
 }
+
+// bufferPool lends the 32 KiB buffers ReverseProxy copies bodies through,
+// which it would otherwise allocate for every request.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+var _ httputil.BufferPool = (*bufferPool)(nil)
 
 // attempt is one try of a call on one node.
 type attempt struct {
@@ -74,30 +106,47 @@ type attempt struct {
 	err    error
 }
 
-type attemptKey struct{}
+// attemptOf returns the attempt a proxied request belongs to.
+func attemptOf(r *http.Request) *attempt {
+	tr, _ := transport.FromServerContext(r.Context())
+	return tr.(*serverTransport).c.cur
+}
 
 // newProxy returns the reverse proxy of an endpoint. The node an attempt
 // goes to is in the request's context.
 func (g *Gateway) newProxy(ep *endpoint) http.Handler {
-	rt := http.RoundTripper(g.tr.h1)
-	if ep.protocol == protoH2C || ep.protocol == protoGRPC {
-		rt = g.tr.h2c
+	timeout := ep.timeout
+	if ep.protocol == protoGRPC {
+		timeout = 0 // gRPC streams may send their head late; grpc-timeout bounds calls
 	}
+	rt := http.RoundTripper(g.tr.get(ep.protocol == protoH2C || ep.protocol == protoGRPC, timeout))
 	if g.opts.rt != nil {
 		rt = g.opts.rt
 	}
 	return &httputil.ReverseProxy{
-		Transport: rt,
-		// Streams (SSE, gRPC, chunked replies) are flushed as they come.
-		FlushInterval: -1,
+		Transport:  rt,
+		BufferPool: g.buffers,
+		// FlushInterval 0: ReverseProxy flushes event streams and replies of
+		// unknown length (chunked, gRPC) after every write by itself, and
+		// buffers the others, with no timer goroutine per request.
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			a := pr.In.Context().Value(attemptKey{}).(*attempt)
+			a := attemptOf(pr.In)
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = a.node.Address()
 			path, raw := rewritePath(ep.rewrite, pr.In.URL.Path, pr.In.URL.RawPath)
 			pr.Out.URL.Path, pr.Out.URL.RawPath = path, raw
 			pr.Out.Host = ""
-			pr.SetXForwarded()
+			// X-Forwarded-For and -Proto as SetXForwarded sets them, with
+			// fewer allocations; the client's own values are dropped.
+			if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+				pr.Out.Header["X-Forwarded-For"] = []string{ip}
+			}
+			pr.Out.Header["X-Forwarded-Host"] = []string{pr.In.Host}
+			if pr.In.TLS != nil {
+				pr.Out.Header["X-Forwarded-Proto"] = protoHTTPS
+			} else {
+				pr.Out.Header["X-Forwarded-Proto"] = protoHTTPPlain
+			}
 			h := pr.Out.Header
 			for _, k := range ep.reqDel {
 				h.Del(k)
@@ -105,8 +154,10 @@ func (g *Gateway) newProxy(ep *endpoint) http.Handler {
 			for _, kv := range ep.reqSet {
 				h.Set(kv[0], kv[1])
 			}
-			for k, v := range a.client.header {
-				h[k] = v
+			if a.client != nil {
+				for k, v := range a.client.header {
+					h[k] = v
+				}
 			}
 			if ep.protocol != protoGRPC {
 				if v := timeoutHeader(pr.In.Context(), ep.timeout); v != "" {
@@ -115,7 +166,7 @@ func (g *Gateway) newProxy(ep *endpoint) http.Handler {
 			}
 		},
 		ModifyResponse: func(res *http.Response) error {
-			a := res.Request.Context().Value(attemptKey{}).(*attempt)
+			a := attemptOf(res.Request)
 			h := res.Header
 			if ep.cors {
 				// The gateway's CORS policy answers; the backend's own
@@ -152,7 +203,7 @@ func (g *Gateway) newProxy(ep *endpoint) http.Handler {
 			return errHandled
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			a := r.Context().Value(attemptKey{}).(*attempt)
+			a := attemptOf(r)
 			if err == errHandled {
 				return
 			}
@@ -170,13 +221,26 @@ func backendError(ctx context.Context, ep *endpoint, err error) error {
 	switch {
 	case errors.As(err, &mbe):
 		return bodyTooLarge(mbe.Limit)
-	case ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded):
+	case isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return errors.Newf(http.StatusGatewayTimeout, ReasonBackendTimeout, "gateway: backend %s did not answer in time", ep.service)
 	case ctx.Err() != nil:
 		return errors.ClientClosed("CLIENT_CLOSED", "gateway: the client went away")
 	}
 	return errors.Newf(http.StatusBadGateway, ReasonBackendUnavailable, "gateway: backend %s is unreachable", ep.service)
 }
+
+// isTimeout reports whether err is a transport's timeout, such as the wait
+// for a reply head running out.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// The X-Forwarded-Proto values, shared: header value slices are only read.
+var (
+	protoHTTPS     = []string{"https"}
+	protoHTTPPlain = []string{"http"}
+)
 
 // grpcStatusError is the Zelos error of a gRPC status code.
 func grpcStatusError(ep *endpoint, code, msg string) error {
@@ -200,17 +264,16 @@ func (g *Gateway) proxyCall(ctx context.Context, req any) (any, error) {
 	if err != nil {
 		return nil, errors.Newf(http.StatusServiceUnavailable, ReasonBackendUnavailable, "gateway: no instance of %s is available", ep.service)
 	}
-	ct, _ := transport.FromClientContext(ctx)
-	client, _ := ct.(*clientTransport)
-	if client == nil {
-		client = &clientTransport{ep: ep, header: http.Header{}}
+	var client *clientTransport
+	if ct, ok := transport.FromClientContext(ctx); ok {
+		client, _ = ct.(*clientTransport)
 	}
 	if tried := selector.TriedFromContext(ctx); tried != nil {
 		tried.Add(node.Address())
 	}
 	a := &attempt{c: c, node: node, client: client}
-	r := c.attemptRequest(context.WithValue(ctx, attemptKey{}, a))
-	ep.proxy.ServeHTTP(c.w, r)
+	c.cur = a // attempts are sequential: the retry middleware does not hedge here
+	ep.proxy.ServeHTTP(c.w, c.attemptRequest(ctx))
 	done(ctx, selector.DoneInfo{Err: a.err, BytesSent: true, BytesReceived: c.w.started.Load() || a.err != nil})
 	return nil, a.err
 }

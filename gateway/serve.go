@@ -22,7 +22,8 @@ type call struct {
 	w    *respWriter
 	r    *http.Request
 	ep   *endpoint
-	body []byte // the request body, kept when the request may be retried
+	body []byte   // the request body, kept when the request may be retried
+	cur  *attempt // the attempt being sent
 }
 
 // serve routes a request and runs its endpoint.
@@ -42,21 +43,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rw := &respWriter{ResponseWriter: w}
-	c := &call{w: rw, r: r, ep: ep}
+	c := &call{w: rw, ep: ep}
+	// One request copy carries the server Transporter (and through it the
+	// call) to the middleware and to the proxy's callbacks. The endpoint's
+	// timeout is its transport's wait for the reply head, so streams that
+	// have started run until they end, at no per-request cost.
 	ctx := transport.NewServerContext(r.Context(), &serverTransport{c: c})
-	var cancel context.CancelCauseFunc
-	ctx, cancel = context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if ep.timeout > 0 && !isUpgrade(r) {
-		// The timeout bounds the wait for the reply's head; a stream that
-		// has started (SSE, a long download) runs until it ends.
-		stop := time.AfterFunc(ep.timeout, func() {
-			if !rw.started.Load() {
-				cancel(context.DeadlineExceeded)
-			}
-		})
-		defer stop.Stop()
-	}
+	r = r.WithContext(ctx)
+	c.r = r
 	if err := g.limitBody(c); err != nil {
 		zhttp.DefaultErrorEncoder(rw, r, err)
 		return
@@ -114,9 +108,14 @@ func (c *call) keepBody() error {
 	return nil
 }
 
-// attemptRequest is the request one attempt sends.
+// attemptRequest is the request one attempt sends: the call's own, with a
+// copy only when the chain bounded the attempt with a deadline (a per-try
+// timeout) that the backend call must honour.
 func (c *call) attemptRequest(ctx context.Context) *http.Request {
-	r := c.r.WithContext(ctx)
+	r := c.r
+	if _, ok := ctx.Deadline(); ok {
+		r = c.r.WithContext(ctx)
+	}
 	if c.body != nil {
 		r.Body = io.NopCloser(bytes.NewReader(c.body))
 		r.ContentLength = int64(len(c.body))
