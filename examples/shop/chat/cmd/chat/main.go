@@ -18,8 +18,10 @@ import (
 	"github.com/zelos-go/zelos/log"
 )
 
-func main() {
-	runner.Main("chat", chat.DefaultConfig, func(ctx context.Context, reg registryurl.Registry, c config.Config, logger log.Logger) (*zelos.App, func(), error) {
-		return chat.NewApp(ctx, chat.Options{Registry: reg, Config: c, Logger: logger})
-	})
+func main() { runner.Main("chat", chat.DefaultConfig, newApp) }
+
+// newApp builds the service on the configuration and registry runner
+// opened from -conf and -registry.
+func newApp(ctx context.Context, reg registryurl.Registry, c config.Config, logger log.Logger) (*zelos.App, func(), error) {
+	return chat.NewApp(ctx, chat.Options{Registry: reg, Config: c, Logger: logger})
 }

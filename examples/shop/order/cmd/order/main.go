@@ -19,8 +19,10 @@ import (
 	"github.com/zelos-go/zelos/log"
 )
 
-func main() {
-	runner.Main("order", order.DefaultConfig, func(ctx context.Context, reg registryurl.Registry, c config.Config, logger log.Logger) (*zelos.App, func(), error) {
-		return order.NewApp(ctx, order.Options{Registry: reg, Config: c, Logger: logger})
-	})
+func main() { runner.Main("order", order.DefaultConfig, newApp) }
+
+// newApp builds the service on the configuration and registry runner
+// opened from -conf and -registry.
+func newApp(ctx context.Context, reg registryurl.Registry, c config.Config, logger log.Logger) (*zelos.App, func(), error) {
+	return order.NewApp(ctx, order.Options{Registry: reg, Config: c, Logger: logger})
 }
