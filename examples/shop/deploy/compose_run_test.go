@@ -239,42 +239,9 @@ func testComposeTopology(t *testing.T, bin string) {
 		t.Fatalf("%d product.service instances in etcd, want the compose file's 2 replicas", n)
 	}
 
-	cl := &shopClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", gateway.ports[httpPort]), http: &http.Client{Timeout: 10 * time.Second}}
-	// The gateway learns the services from etcd's watch; the first call
-	// may come before it has.
-	email := fmt.Sprintf("compose-%d@example.com", time.Now().UnixNano())
-	register := fmt.Sprintf(`{"name":"Compose","email":%q,"password":"compose-password"}`, email)
-	var user map[string]any
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		code, m := cl.do("POST", "/api/v1/users", register)
-		if code == http.StatusOK {
-			user = m
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("register through the gateway: %d %v", code, m)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	userID, _ := field(user, "user", "id").(string)
-	login := cl.must("POST", "/api/v1/login", fmt.Sprintf(`{"email":%q,"password":"compose-password"}`, email))
-	cl.token, _ = field(login, "token").(string)
-	if userID == "" || cl.token == "" {
-		t.Fatalf("register %v, login %v: no user id or token", user, login)
-	}
-	prod := cl.must("POST", "/api/v1/products", `{"name":"Compose mug","price":"2.50","stock":5}`)
-	pid, _ := field(prod, "product", "id").(string)
-	order := func() {
-		t.Helper()
-		body := fmt.Sprintf(`{"user_id":%q,"items":[{"product_id":%q,"quantity":1}]}`, userID, pid)
-		o := cl.must("POST", "/api/v1/orders", body)
-		if field(o, "order", "id") == nil {
-			t.Fatalf("order reply %v has no order id", o)
-		}
-	}
-	order()
-	if got := field(cl.must("GET", "/api/v1/products/"+pid, ""), "product", "stock"); got != float64(4) {
+	shop := openSession(t, fmt.Sprintf("http://127.0.0.1:%d", gateway.ports[httpPort]), 5)
+	shop.order()
+	if got := shop.stock(); got != float64(4) {
 		t.Errorf("stock after one order: %v, want 4", got)
 	}
 
@@ -294,13 +261,76 @@ func testComposeTopology(t *testing.T, bin string) {
 	if n := countInstances(t, etcdAddr, "product.service"); n != 1 {
 		t.Errorf("%d product.service instances in etcd after one stopped, want 1", n)
 	}
-	order()
-	order()
-	if got := field(cl.must("GET", "/api/v1/products/"+pid, ""), "product", "stock"); got != float64(2) {
+	shop.order()
+	shop.order()
+	if got := shop.stock(); got != float64(2) {
 		t.Errorf("stock after three orders: %v, want 2 (both replicas share product.db)", got)
 	}
-	list := cl.must("GET", "/api/v1/orders?user_id="+userID+"&page=1&page_size=10", "")
-	if got := field(list, "total"); got != float64(3) {
-		t.Errorf("orders listed: %v, want 3 (%v)", got, list)
+	if got := shop.orders(); got != float64(3) {
+		t.Errorf("orders listed: %v, want 3", got)
 	}
+}
+
+// shopSession is a user of the shop with a product in stock, through the
+// gateway.
+type shopSession struct {
+	t                 *testing.T
+	cl                *shopClient
+	userID, productID string
+}
+
+// openSession registers a user (retrying while the gateway has not yet
+// learnt the services from the registry), logs in and creates a product
+// with stock items.
+func openSession(t *testing.T, gatewayURL string, stock int) *shopSession {
+	t.Helper()
+	cl := &shopClient{t: t, base: gatewayURL, http: &http.Client{Timeout: 10 * time.Second}}
+	email := fmt.Sprintf("deploy-%d@example.com", time.Now().UnixNano())
+	register := fmt.Sprintf(`{"name":"Deploy","email":%q,"password":"deploy-password"}`, email)
+	var user map[string]any
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, m := cl.do("POST", "/api/v1/users", register)
+		if code == http.StatusOK {
+			user = m
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("register through the gateway: %d %v", code, m)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s := &shopSession{t: t, cl: cl}
+	s.userID, _ = field(user, "user", "id").(string)
+	login := cl.must("POST", "/api/v1/login", fmt.Sprintf(`{"email":%q,"password":"deploy-password"}`, email))
+	cl.token, _ = field(login, "token").(string)
+	if s.userID == "" || cl.token == "" {
+		t.Fatalf("register %v, login %v: no user id or token", user, login)
+	}
+	prod := cl.must("POST", "/api/v1/products", fmt.Sprintf(`{"name":"Deploy mug","price":"2.50","stock":%d}`, stock))
+	if s.productID, _ = field(prod, "product", "id").(string); s.productID == "" {
+		t.Fatalf("create product: %v", prod)
+	}
+	return s
+}
+
+// order orders one of the product.
+func (s *shopSession) order() {
+	s.t.Helper()
+	body := fmt.Sprintf(`{"user_id":%q,"items":[{"product_id":%q,"quantity":1}]}`, s.userID, s.productID)
+	if o := s.cl.must("POST", "/api/v1/orders", body); field(o, "order", "id") == nil {
+		s.t.Fatalf("order reply %v has no order id", o)
+	}
+}
+
+// stock is the product's stock, as JSON decodes it.
+func (s *shopSession) stock() any {
+	s.t.Helper()
+	return field(s.cl.must("GET", "/api/v1/products/"+s.productID, ""), "product", "stock")
+}
+
+// orders is how many orders the user's order list counts.
+func (s *shopSession) orders() any {
+	s.t.Helper()
+	return field(s.cl.must("GET", "/api/v1/orders?user_id="+s.userID+"&page=1&page_size=10", ""), "total")
 }

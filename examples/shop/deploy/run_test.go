@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -104,28 +105,45 @@ type pod struct {
 	exit  chan error
 }
 
+// cluster is what a local run puts in place of the cluster's services.
+type cluster struct {
+	// registry replaces etcd://etcd:2379: "memory", or etcd://127.0.0.1:port.
+	registry string
+	// postgres replaces postgres:5432 in db-secret's dsn; "" runs SQLite
+	// instead, in the pod's data directory.
+	postgres string
+}
+
 // podEnv is the Deployment's env for a local run: addresses on loopback
-// ports, the in-memory registry (no etcd here), SQLite in a temporary
-// directory, the example Secrets for the rest. Variables for other
-// programs (OTel exporters, GOMEMLIMIT from the limits) are left out.
-func podEnv(t *testing.T, c corev1.Container, secrets map[string]map[string]string, dataDir string) (env []string, ports map[int32]int) {
+// ports, the registry and database of cl, the example Secrets for the
+// rest. Variables for other programs (OTel exporters, GOMEMLIMIT from the
+// limits) are left out.
+func podEnv(t *testing.T, c corev1.Container, secrets map[string]map[string]string, cl cluster, dataDir string) (env []string, ports map[int32]int) {
 	t.Helper()
 	ports = map[int32]int{}
 	for _, e := range c.Env {
 		v := e.Value
+		if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil {
+			v = secrets[r.SecretKeyRef.Name][r.SecretKeyRef.Key]
+		}
 		switch {
 		case e.Name == "REGISTRY":
-			v = "memory"
+			v = cl.registry
 		case e.Name == "DATA_DIR":
 			v = dataDir
-		case e.Name == "DATABASE_DRIVER":
+		case e.Name == "DATABASE_DRIVER" && cl.postgres == "":
 			v = "sqlite"
-		case e.Name == "DATABASE_DSN":
+		case e.Name == "DATABASE_DSN" && cl.postgres == "":
 			v = ""
+		case e.Name == "DATABASE_DSN":
+			u, err := url.Parse(v)
+			if err != nil || u.Host != "postgres:5432" {
+				t.Fatalf("db-secret dsn %q: want a postgres URL to postgres:5432 (%v)", v, err)
+			}
+			u.Host = cl.postgres
+			v = u.String()
 		case e.Name == "GOMEMLIMIT" || strings.HasPrefix(e.Name, "OTEL_"):
 			continue
-		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
-			v = secrets[e.ValueFrom.SecretKeyRef.Name][e.ValueFrom.SecretKeyRef.Key]
 		case strings.HasPrefix(v, "0.0.0.0:"):
 			var cp int32
 			if _, err := fmt.Sscanf(v, "0.0.0.0:%d", &cp); err != nil {
@@ -139,7 +157,7 @@ func podEnv(t *testing.T, c corev1.Container, secrets map[string]map[string]stri
 	return append(env, "PATH="+os.Getenv("PATH"), "HOME="+t.TempDir()), ports
 }
 
-func startPod(t *testing.T, bin string, d *appsv1.Deployment, cm *corev1.ConfigMap, secrets map[string]map[string]string) *pod {
+func startPod(t *testing.T, bin string, d *appsv1.Deployment, cm *corev1.ConfigMap, secrets map[string]map[string]string, cl cluster) *pod {
 	t.Helper()
 	dir := t.TempDir()
 	confDir := filepath.Join(dir, "configs")
@@ -157,7 +175,7 @@ func startPod(t *testing.T, bin string, d *appsv1.Deployment, cm *corev1.ConfigM
 		args = append(args, strings.Replace(a, "/app/configs", confDir, 1))
 	}
 	c := d.Spec.Template.Spec.Containers[0]
-	env, ports := podEnv(t, c, secrets, filepath.Join(dir, "data"))
+	env, ports := podEnv(t, c, secrets, cl, filepath.Join(dir, "data"))
 	return startProcess(t, d.Name, filepath.Join(bin, path.Base(ep[0])), args, env, ports)
 }
 
@@ -237,6 +255,7 @@ func TestImagesRun(t *testing.T) {
 	bin := buildImages(t)
 	t.Run("k8s", func(t *testing.T) { testWorkloadsServeTheirManifests(t, bin) })
 	t.Run("compose", func(t *testing.T) { testComposeTopology(t, bin) })
+	t.Run("k8s-topology", func(t *testing.T) { testK8sTopology(t, bin) })
 }
 
 // testWorkloadsServeTheirManifests runs each image's binary the way its
@@ -262,7 +281,7 @@ func testWorkloadsServeTheirManifests(t *testing.T, bin string) {
 				t.Fatalf("no ConfigMap %s-config", d.Name)
 			}
 			c := d.Spec.Template.Spec.Containers[0]
-			p := startPod(t, bin, d, cm, secrets)
+			p := startPod(t, bin, d, cm, secrets, cluster{registry: "memory"})
 			client := &http.Client{Timeout: 2 * time.Second}
 
 			// The startup probe's budget: failureThreshold x periodSeconds.
