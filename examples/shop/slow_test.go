@@ -100,6 +100,13 @@ func TestSlowProduct(t *testing.T) {
 			t.Errorf("%s answered in %v, want at least %v", s.Products[1].Name, took, slow)
 		}
 	})
+	t.Run("the welcome says which", func(t *testing.T) {
+		var b strings.Builder
+		printWelcome(&b, s)
+		if want := "2 product instance(s), the last one 1.5s slower"; !strings.Contains(b.String(), want) {
+			t.Errorf("welcome without %q:\n%s", want, b.String())
+		}
+	})
 	t.Run("the first is not", func(t *testing.T) {
 		if took := get(t, base[s.Products[0].ID()]+path); took >= slow {
 			t.Errorf("%s answered in %v, want less than %v", s.Products[0].Name, took, slow)
