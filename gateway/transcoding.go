@@ -78,6 +78,7 @@ func (p *pool) grpcConn(balancer string) (*ggrpc.ClientConn, error) {
 		zgrpc.WithEndpoint("discovery:///"+name),
 		zgrpc.WithDiscovery(reg),
 		zgrpc.WithSelector(selector.NewSelector(selector.Balancer(balancer))),
+		zgrpc.WithOptions(ggrpc.WithDefaultCallOptions(ggrpc.ForceCodecV2(partialCodec{}))),
 	)
 	if err != nil {
 		return nil, err
