@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
 	istionet "istio.io/client-go/pkg/apis/networking/v1"
 	istiosec "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -85,6 +86,49 @@ func TestIngressRoutesToTheGateway(t *testing.T) {
 			t.Errorf("the public path %s is not routed (routes match %v)", p, matched)
 		}
 	}
+
+	// Every route of the zelos gateway's own config is reachable through
+	// the ingress, so the mesh never answers 404 for a path the gateway
+	// serves.
+	cm := configMapByName(loadObjects(t), "gateway-config")
+	if cm == nil {
+		t.Fatal("no ConfigMap gateway-config")
+	}
+	var gw struct {
+		Endpoints []struct {
+			Path   string `yaml:"path"`
+			Prefix string `yaml:"prefix"`
+		} `yaml:"endpoints"`
+	}
+	if err := yaml.Unmarshal([]byte(cm.Data["gateway.yaml"]), &gw); err != nil {
+		t.Fatal(err)
+	}
+	if len(gw.Endpoints) == 0 {
+		t.Fatal("the gateway config has no endpoints")
+	}
+	if ingressRoutes(ingress, "/debug/pprof/") {
+		t.Error("the ingress routes /debug/pprof/: only the shop's API is public")
+	}
+	for _, ep := range gw.Endpoints {
+		// A template's literal head: /api/v1/users/{id} -> /api/v1/users/.
+		route, _, _ := strings.Cut(ep.Path+ep.Prefix, "{")
+		if !ingressRoutes(ingress, route) {
+			t.Errorf("the gateway serves %s%s, which no ingress route matches", ep.Path, ep.Prefix)
+		}
+	}
+}
+
+// ingressRoutes reports whether a route of vs matches path: an exact
+// match, or a prefix of it.
+func ingressRoutes(vs *istionet.VirtualService, path string) bool {
+	for _, r := range vs.Spec.Http {
+		for _, m := range r.Match {
+			if u := m.GetUri(); u.GetExact() == path || (u.GetPrefix() != "" && strings.HasPrefix(path, u.GetPrefix())) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestDestinationRules: each shop Service has one, with a connection pool
