@@ -16,19 +16,11 @@ import (
 // in under 1 s"; the codec rejects it, as larger than DefaultMaxSize.
 const bodySize = 4 << 20
 
-// cpuBound is the CPU time a test allows one decode of DefaultMaxSize
-// bytes: loose, because CI runs tests with -race, which makes yaml.v3 five
-// to ten times slower. Before decoding was made linear a 1 MiB mapping
-// took a minute, which -race makes several; a decode that is linear takes
-// 2 s here, and up to 10.4 s of CPU under -race on a loaded 2-core CI
-// (seen once), hence the higher bound there.
-var cpuBound = 10 * time.Second
-
-func init() {
-	if raceEnabled {
-		cpuBound = 30 * time.Second
-	}
-}
+// cpuBound (race_test.go, norace_test.go) is the CPU time a test allows
+// one decode of DefaultMaxSize bytes: loose, because -race makes yaml.v3
+// five to ten times slower. Before decoding was made linear a 1 MiB mapping
+// took a minute, and -race makes that several; a linear decode takes 2 s
+// here, and took 10.4 s of CPU once under -race on a loaded 2-core CI.
 
 // wallBound is how long a test waits for one decode before failing: far
 // above cpuBound, since a loaded CI machine stretches wall time.
