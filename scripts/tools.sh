@@ -23,6 +23,9 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # A real ZooKeeper (Debian's zookeeper, with its Java runtime) for
 # contrib/registry/zookeeper; the tests start and stop it themselves.
 [ -f /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
+# A real PostgreSQL server for examples/shop/deploy's Kubernetes topology
+# run (the services on the k8s Secrets' DSN); the test runs initdb itself.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
