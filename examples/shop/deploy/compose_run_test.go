@@ -112,7 +112,7 @@ func composeEnv(t *testing.T, image, service map[string]string, etcdAddr, dataDi
 			if _, err := fmt.Sscanf(v, "0.0.0.0:%d", &cp); err != nil {
 				t.Fatalf("%s=%s: %v", k, v, err)
 			}
-			ports[cp] = freePort(t)
+			ports[cp] = freshPort(t, ports)
 			v = fmt.Sprintf("127.0.0.1:%d", ports[cp])
 		}
 		env = append(env, k+"="+v)

@@ -57,6 +57,22 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// freshPort is freePort, never one of taken's: two ports asked for one
+// after the other can be the same, since the first was released.
+func freshPort(t *testing.T, taken map[int32]int) int {
+	t.Helper()
+	for {
+		p := freePort(t)
+		dup := false
+		for _, q := range taken {
+			dup = dup || q == p
+		}
+		if !dup {
+			return p
+		}
+	}
+}
+
 // entrypoint returns the ENTRYPOINT of a workload's Dockerfile.
 func entrypoint(t *testing.T, workload string) []string {
 	t.Helper()
@@ -149,7 +165,7 @@ func podEnv(t *testing.T, c corev1.Container, secrets map[string]map[string]stri
 			if _, err := fmt.Sscanf(v, "0.0.0.0:%d", &cp); err != nil {
 				t.Fatalf("env %s=%s: %v", e.Name, v, err)
 			}
-			ports[cp] = freePort(t)
+			ports[cp] = freshPort(t, ports)
 			v = fmt.Sprintf("127.0.0.1:%d", ports[cp])
 		}
 		env = append(env, e.Name+"="+v)
