@@ -154,12 +154,20 @@ type JWTPolicy struct {
 
 // CORSPolicy configures middleware/cors.
 type CORSPolicy struct {
-	AllowedOrigins   []string `yaml:"allowed_origins"`
-	AllowedMethods   []string `yaml:"allowed_methods"`
-	AllowedHeaders   []string `yaml:"allowed_headers"`
-	ExposedHeaders   []string `yaml:"exposed_headers"`
-	AllowCredentials bool     `yaml:"allow_credentials"`
-	MaxAge           int      `yaml:"max_age"`
+	// AllowedOrigins are origins such as https://shop.example, with one
+	// "*" for subdomains; default "*".
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowedMethods default to GET, HEAD, POST, PUT, PATCH and DELETE.
+	AllowedMethods []string `yaml:"allowed_methods"`
+	// AllowedHeaders default to the usual request headers and Authorization.
+	AllowedHeaders []string `yaml:"allowed_headers"`
+	// ExposedHeaders are reply headers scripts may read.
+	ExposedHeaders []string `yaml:"exposed_headers"`
+	// AllowCredentials lets browsers send cookies and HTTP authentication;
+	// it needs listed origins.
+	AllowCredentials bool `yaml:"allow_credentials"`
+	// MaxAge is how long, in seconds, a preflight's answer may be cached.
+	MaxAge int `yaml:"max_age"`
 }
 
 // RateLimitPolicy configures a token bucket per key (middleware/ratelimit).
@@ -176,29 +184,41 @@ type RateLimitPolicy struct {
 
 // BreakerPolicy configures middleware/circuitbreaker toward the backends.
 type BreakerPolicy struct {
-	FailureRatio float64  `yaml:"failure_ratio"`
-	MinRequests  int      `yaml:"min_requests"`
-	Window       Duration `yaml:"window"`
-	OpenFor      Duration `yaml:"open_for"`
+	// FailureRatio of failed calls in the window opens the breaker.
+	FailureRatio float64 `yaml:"failure_ratio"`
+	// MinRequests in the window before the ratio counts.
+	MinRequests int `yaml:"min_requests"`
+	// Window is how far back calls count.
+	Window Duration `yaml:"window"`
+	// OpenFor is how long the breaker stays open before probing again.
+	OpenFor Duration `yaml:"open_for"`
 	// Fallback, when set, is the reply while the breaker is open.
 	Fallback *Fallback `yaml:"fallback"`
 }
 
 // Fallback is a fixed reply.
 type Fallback struct {
-	Status      int    `yaml:"status"`
+	// Status is the reply's status code.
+	Status int `yaml:"status"`
+	// ContentType defaults to application/json.
 	ContentType string `yaml:"content_type"`
-	Body        string `yaml:"body"`
+	// Body is sent as it is.
+	Body string `yaml:"body"`
 }
 
 // RetryPolicy configures middleware/retry. Only safe requests are retried:
 // GET, HEAD, OPTIONS, PUT and DELETE, and others carrying an
 // Idempotency-Key header; their bodies are kept for the retry.
 type RetryPolicy struct {
-	Attempts   int      `yaml:"attempts"`
-	Delay      Duration `yaml:"delay"`
-	PerTry     Duration `yaml:"per_try_timeout"`
-	BudgetRate float64  `yaml:"budget_ratio"`
+	// Attempts in all, the first included; default 3.
+	Attempts int `yaml:"attempts"`
+	// Delay before the first retry, doubling after; default 100ms.
+	Delay Duration `yaml:"delay"`
+	// PerTry bounds each attempt; default none.
+	PerTry Duration `yaml:"per_try_timeout"`
+	// BudgetRate is the share of requests that may be retries; default 0.1
+	// (plus one a second).
+	BudgetRate float64 `yaml:"budget_ratio"`
 }
 
 // Duration is a time.Duration written as "1.5s" or "300ms" in YAML.
