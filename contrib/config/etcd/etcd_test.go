@@ -97,8 +97,9 @@ func TestContract(t *testing.T) {
 			New: func(*testing.T) config.Source {
 				return etcd.NewSource(c, etcd.WithPath("/prefix/"), etcd.WithPrefix(true))
 			},
-			Put:    func(t *testing.T, key string, data []byte) { put(t, c, "/prefix/"+key, string(data)) },
-			Delete: func(t *testing.T, key string) { del(t, c, "/prefix/"+key) },
+			Put:     func(t *testing.T, key string, data []byte) { put(t, c, "/prefix/"+key, string(data)) },
+			Delete:  func(t *testing.T, key string) { del(t, c, "/prefix/"+key) },
+			Timeout: leakTimeout,
 		})
 	})
 	t.Run("key", func(t *testing.T) {
@@ -107,10 +108,18 @@ func TestContract(t *testing.T) {
 			New: func(*testing.T) config.Source {
 				return etcd.NewSource(c, etcd.WithPath("/key/app.yaml"))
 			},
-			Put: func(t *testing.T, key string, data []byte) { put(t, c, key, string(data)) },
+			Put:     func(t *testing.T, key string, data []byte) { put(t, c, key, string(data)) },
+			Timeout: leakTimeout,
 		})
 	})
 }
+
+// leakTimeout is how long the contract waits for changes and for the
+// client's watch stream to end after Close. etcd's client ends the gRPC
+// stream of its last watcher asynchronously; on a cold-cache CI compiling
+// other packages beside the test, that took longer than the 10 s default
+// once.
+const leakTimeout = 30 * time.Second
 
 // TestChangeLatency measures how long a value change takes to reach an
 // Observer. The issue asks for 200ms; the assertion is looser, because a
