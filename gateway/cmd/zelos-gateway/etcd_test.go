@@ -14,10 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	jwtv5 "github.com/golang-jwt/jwt/v5"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
-	"github.com/zelos-go/zelos/contrib/registry/etcd"
 	"github.com/zelos-go/zelos/gateway"
 	"github.com/zelos-go/zelos/gateway/internal/testapi"
 	"github.com/zelos-go/zelos/log"
@@ -75,12 +72,7 @@ func wsBackend(t *testing.T, name string) (url string, stop func()) {
 // does).
 func TestGatewayOnEtcd(t *testing.T) {
 	etcdAddr := startEtcd(t)
-	client, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdAddr}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	reg := etcd.New(client)
+	reg := etcdRegistry(t, etcdAddr)
 	ctx := context.Background()
 	var stops []func()
 	for i := range 3 {

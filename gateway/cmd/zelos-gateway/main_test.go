@@ -60,6 +60,18 @@ func startEtcd(t *testing.T) string {
 	return cu.Host
 }
 
+// etcdRegistry is the Zelos etcd registry on a client of the etcd at
+// addr, closed when the test ends.
+func etcdRegistry(t *testing.T, addr string) *etcd.Registry {
+	t.Helper()
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{addr}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return etcd.New(client)
+}
+
 // backend starts a Zelos HTTP server answering GET /api/v1/users/{id}.
 func backend(t *testing.T, name string) string {
 	t.Helper()
@@ -100,12 +112,7 @@ func waitGet(t *testing.T, u string, want int, contains string) string {
 // change, and serves Prometheus metrics per route on its admin port.
 func TestZelosGatewayWithEtcd(t *testing.T) {
 	etcdAddr := startEtcd(t)
-	client, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdAddr}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	reg := etcd.New(client)
+	reg := etcdRegistry(t, etcdAddr)
 	for i := range 2 {
 		u := backend(t, fmt.Sprint("user-", i))
 		if err := reg.Register(context.Background(), &registry.ServiceInstance{ID: fmt.Sprint("u", i), Name: "user.service", Endpoints: []string{u}}); err != nil {
