@@ -137,14 +137,8 @@ func Open(path string, opts ...Option) (*Gateway, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c := config.New(config.WithSource(file.NewSource(path)), config.WithDecoder(l.decode), config.WithLogger(o.logger))
-	if err := c.Load(); err != nil {
-		_ = c.Close()
-		return nil, unwrapLoad(err)
-	}
-	cfg, err := l.scan(c)
+	c, cfg, err := l.load(file.NewSource(path), o.logger)
 	if err != nil {
-		_ = c.Close()
 		return nil, err
 	}
 	g, err := New(cfg, opts...)

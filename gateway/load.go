@@ -26,27 +26,37 @@ import (
 //
 //	gateway.yaml:12: endpoints[1].backends[0].target: "htp://x" is not discovery:///name or an http(s)/grpc URL
 func ParseConfig(data []byte, name string) (*Config, error) {
-	l := &loader{}
-	c := config.New(config.WithSource(bytesSource{name: name, data: data}), config.WithDecoder(l.decode),
-		config.WithLogger(log.NewFilter(log.DefaultLogger, log.FilterLevel(log.LevelFatal))))
-	defer c.Close()
-	if err := c.Load(); err != nil {
-		return nil, unwrapLoad(err)
-	}
-	return l.scan(c)
+	return loadOnce(bytesSource{name: name, data: data})
 }
 
 // LoadConfig reads, parses and validates the configuration file at path,
 // as ParseConfig does.
-func LoadConfig(path string) (*Config, error) {
-	l := &loader{}
-	c := config.New(config.WithSource(file.NewSource(path)), config.WithDecoder(l.decode),
-		config.WithLogger(log.NewFilter(log.DefaultLogger, log.FilterLevel(log.LevelFatal))))
-	defer c.Close()
-	if err := c.Load(); err != nil {
-		return nil, unwrapLoad(err)
+func LoadConfig(path string) (*Config, error) { return loadOnce(file.NewSource(path)) }
+
+// loadOnce loads src and closes it: its problems are returned, not logged.
+func loadOnce(src config.Source) (*Config, error) {
+	c, cfg, err := (&loader{}).load(src, log.NewFilter(log.DefaultLogger, log.FilterLevel(log.LevelFatal)))
+	if c != nil {
+		_ = c.Close()
 	}
-	return l.scan(c)
+	return cfg, err
+}
+
+// load reads src through Zelos's config package, with l as its decoder,
+// and returns the still open config.Config (nil on error) and the
+// validated configuration.
+func (l *loader) load(src config.Source, logger log.Logger) (config.Config, *Config, error) {
+	c := config.New(config.WithSource(src), config.WithDecoder(l.decode), config.WithLogger(logger))
+	if err := c.Load(); err != nil {
+		_ = c.Close()
+		return nil, nil, unwrapLoad(err)
+	}
+	cfg, err := l.scan(c)
+	if err != nil {
+		_ = c.Close()
+		return nil, nil, err
+	}
+	return c, cfg, nil
 }
 
 // unwrapLoad returns the decoder's own error when config wrapped it, so

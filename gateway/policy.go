@@ -11,6 +11,7 @@ import (
 	jwtv5 "github.com/golang-jwt/jwt/v5"
 
 	"github.com/zelos-go/zelos/errors"
+	"github.com/zelos-go/zelos/internal/deadline"
 	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/middleware/auth/jwt"
 	"github.com/zelos-go/zelos/middleware/circuitbreaker"
@@ -46,7 +47,7 @@ func (g *Gateway) compileEndpoint(cfg *Config, e Endpoint) (*endpoint, error) {
 	}
 	ep.route = e.Path
 	if ep.route == "" {
-		ep.route = strings.TrimRight(e.Prefix, "/") + "/**"
+		ep.route = prefixTemplate(e.Prefix)
 	}
 	if ep.timeout == 0 {
 		ep.timeout = time.Duration(cfg.Defaults.Timeout)
@@ -54,6 +55,7 @@ func (g *Gateway) compileEndpoint(cfg *Config, e Endpoint) (*endpoint, error) {
 	if ep.timeout == 0 {
 		ep.timeout = DefaultTimeout
 	}
+	ep.timeoutValue = deadline.Format(ep.timeout)
 	if ep.maxBody == 0 {
 		ep.maxBody = int64(cfg.Defaults.MaxBody)
 	}
@@ -147,13 +149,13 @@ func (g *Gateway) compileEndpoint(cfg *Config, e Endpoint) (*endpoint, error) {
 	} else {
 		ep.proxy = g.newProxy(ep)
 	}
-	build := func(withRetry bool) handler {
+	build := func(withRetry bool) middleware.Handler {
 		mws := append(append([]middleware.Middleware{}, server...), client...)
 		if withRetry {
 			mws = append(mws, retryMW)
 		}
 		mws = append(mws, attemptMW...)
-		return handler(middleware.Chain(mws...)(inner))
+		return middleware.Chain(mws...)(inner)
 	}
 	ep.unsafe = build(false)
 	if retryMW != nil {
@@ -249,11 +251,12 @@ func forwardSubject(header string) middleware.Middleware {
 	return func(next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, req any) (any, error) {
 			if tr, ok := transport.FromServerContext(ctx); ok {
-				h := tr.RequestHeader()
-				h.Set(header, "")
+				if st, ok := tr.(*serverTransport); ok {
+					st.c.r.Header.Del(header)
+				}
 				if claims, ok := jwt.FromContext(ctx); ok {
-					if sub, err := claims.GetSubject(); err == nil {
-						h.Set(header, sub)
+					if sub, err := claims.GetSubject(); err == nil && sub != "" {
+						tr.RequestHeader().Set(header, sub)
 					}
 				}
 			}

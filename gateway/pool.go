@@ -1,14 +1,15 @@
 package gateway
 
 import (
-	ggrpc "google.golang.org/grpc"
-
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	ggrpc "google.golang.org/grpc"
 
 	"github.com/zelos-go/zelos/log"
 	"github.com/zelos-go/zelos/registry"
@@ -42,7 +43,6 @@ type pool struct {
 type poolTarget struct {
 	service string // discovered service, or ""
 	weight  int64
-	fixed   []*registry.ServiceInstance
 	got     bool
 	current []*registry.ServiceInstance
 }
@@ -80,7 +80,7 @@ func newPool(key, scheme, balancer string, backends []Backend, d registry.Discov
 			if b.Weight > 0 {
 				ins.Metadata = map[string]string{selector.WeightKey: strconv.FormatInt(b.Weight, 10)}
 			}
-			t.fixed, t.got, t.current = []*registry.ServiceInstance{ins}, true, []*registry.ServiceInstance{ins}
+			t.got, t.current = true, []*registry.ServiceInstance{ins}
 			names = append(names, fixed.Host)
 		} else {
 			if d == nil {
@@ -130,9 +130,9 @@ func (p *pool) update(i int, ins []*registry.ServiceInstance) {
 			}
 			if _, ok := in.Metadata[selector.WeightKey]; !ok {
 				c := *in
-				c.Metadata = make(map[string]string, len(in.Metadata)+1)
-				for k, v := range in.Metadata {
-					c.Metadata[k] = v
+				c.Metadata = maps.Clone(in.Metadata)
+				if c.Metadata == nil {
+					c.Metadata = map[string]string{}
 				}
 				c.Metadata[selector.WeightKey] = strconv.FormatInt(t.weight, 10)
 				in = &c
@@ -151,13 +151,11 @@ func (p *pool) update(i int, ins []*registry.ServiceInstance) {
 	}
 }
 
-// apply feeds the union of the targets' instances to the picker.
+// apply feeds the union of the targets' instances to the picker, and to
+// onApply.
 func (p *pool) apply() {
+	ins := p.instances()
 	p.mu.Lock()
-	var ins []*registry.ServiceInstance
-	for _, t := range p.targets {
-		ins = append(ins, t.current...)
-	}
 	onApply := p.onApply
 	p.mu.Unlock()
 	p.picker.Apply(selector.NodesFromInstances(p.scheme, ins))
@@ -193,13 +191,6 @@ func (p *pool) wait(ctx context.Context) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// onClose adds f to what close runs.
-func (p *pool) onClose(f func()) {
-	p.mu.Lock()
-	p.closers = append(p.closers, f)
-	p.mu.Unlock()
 }
 
 // close stops following the registry and closes the pool's connections.

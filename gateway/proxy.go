@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -160,7 +161,7 @@ func (g *Gateway) newProxy(ep *endpoint) http.Handler {
 				}
 			}
 			if ep.protocol != protoGRPC {
-				if v := timeoutHeader(pr.In.Context(), ep.timeout); v != "" {
+				if v := ep.timeoutHeader(pr.In.Context()); v != "" {
 					h.Set(zhttp.TimeoutHeader, v)
 				}
 			}
@@ -244,12 +245,9 @@ var (
 
 // grpcStatusError is the Zelos error of a gRPC status code.
 func grpcStatusError(ep *endpoint, code, msg string) error {
-	n := 0
-	for _, c := range code {
-		if c < '0' || c > '9' {
-			return errors.Newf(http.StatusBadGateway, ReasonBackendError, "gateway: backend %s sent grpc-status %q", ep.service, code)
-		}
-		n = n*10 + int(c-'0')
+	n, err := strconv.ParseUint(code, 10, 32)
+	if err != nil {
+		return errors.Newf(http.StatusBadGateway, ReasonBackendError, "gateway: backend %s sent grpc-status %q", ep.service, code)
 	}
 	return errors.New(errors.FromGRPCCode(codes.Code(n)), "GRPC_STATUS", msg)
 }

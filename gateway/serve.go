@@ -14,9 +14,6 @@ import (
 	zhttp "github.com/zelos-go/zelos/transport/http"
 )
 
-// handler is an endpoint's chain: policies around the call to a backend.
-type handler func(ctx context.Context, req any) (any, error)
-
 // call is one request through the gateway, from routing to reply.
 type call struct {
 	w    *respWriter
@@ -224,15 +221,16 @@ func (t *clientTransport) ReplyHeader() transport.Header {
 	return zhttp.HeaderCarrier(t.reply)
 }
 
-// timeoutHeader is the remaining time of ctx as the X-Zelos-Timeout value
-// Zelos servers read, or "" when ctx has no deadline.
-func timeoutHeader(ctx context.Context, fallback time.Duration) string {
-	d := fallback
-	if dl, ok := ctx.Deadline(); ok {
-		d = time.Until(dl)
+// timeoutHeader is the X-Zelos-Timeout value Zelos servers read: the time
+// left before ctx's deadline, or, without one, the endpoint's timeout,
+// formatted once at start-up. It is "" when no time is left.
+func (ep *endpoint) timeoutHeader(ctx context.Context) string {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ep.timeoutValue
 	}
-	if d <= 0 {
-		return ""
+	if d := time.Until(dl); d > 0 {
+		return deadline.Format(d)
 	}
-	return deadline.Format(d)
+	return ""
 }

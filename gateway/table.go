@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zelos-go/zelos/internal/pathtpl"
+	"github.com/zelos-go/zelos/middleware"
 )
 
 // table is one compiled configuration: the routes and the endpoints they
@@ -28,24 +29,26 @@ type hostTree struct {
 
 // endpoint is a compiled Endpoint.
 type endpoint struct {
-	name      string
-	route     string // the template or prefix, as metrics and traces show it
-	protocol  string
-	service   string // what errors name: the backends' services
-	timeout   time.Duration
-	maxBody   int64
-	pool      *pool
-	rewrite   Rewrite
-	reqSet    [][2]string
-	reqDel    []string
-	respSet   [][2]string
-	respDel   []string
-	cors      bool
-	subject   string // JWT subject header for the backend
-	accessLog bool
+	name     string
+	route    string // the template or prefix, as metrics and traces show it
+	protocol string
+	service  string // what errors name: the backends' services
+	timeout  time.Duration
+	// timeoutValue is timeout as an X-Zelos-Timeout value.
+	timeoutValue string
+	maxBody      int64
+	pool         *pool
+	rewrite      Rewrite
+	reqSet       [][2]string
+	reqDel       []string
+	respSet      [][2]string
+	respDel      []string
+	cors         bool
+	subject      string // JWT subject header for the backend
+	accessLog    bool
 
-	safe   handler // the chain for requests that may be retried
-	unsafe handler // the chain for the others
+	safe   middleware.Handler // the chain for requests that may be retried
+	unsafe middleware.Handler // the chain for the others
 	proxy  http.Handler
 	tc     *transcoder
 }
@@ -72,12 +75,12 @@ func (g *Gateway) compile(cfg *Config) (_ *table, err error) {
 		if e.Path != "" {
 			tpls = []string{e.Path}
 		} else {
+			// The prefix itself, and everything under it.
 			p := strings.TrimRight(e.Prefix, "/")
 			if p == "" {
-				tpls = []string{"/", "/**"}
-			} else {
-				tpls = []string{p, p + "/**"}
+				p = "/"
 			}
+			tpls = []string{p, prefixTemplate(e.Prefix)}
 		}
 		methods := e.Methods
 		if len(methods) == 0 {

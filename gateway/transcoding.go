@@ -13,6 +13,7 @@ import (
 
 	"github.com/zelos-go/zelos/errors"
 	"github.com/zelos-go/zelos/gateway/transcode"
+	"github.com/zelos-go/zelos/middleware"
 	"github.com/zelos-go/zelos/registry"
 	"github.com/zelos-go/zelos/selector"
 	"github.com/zelos-go/zelos/transport"
@@ -36,15 +37,15 @@ type transcoder struct {
 
 // grpcConn returns the pool's gRPC connection, dialed once over a private
 // registry that mirrors the pool's instances, so that fixed URLs and
-// several discovered services are balanced as one target.
+// several discovered services are balanced as one target. It is called
+// while compiling a configuration, which Update serializes.
 func (p *pool) grpcConn(balancer string) (*ggrpc.ClientConn, error) {
 	p.mu.Lock()
-	if p.conn != nil {
-		c := p.conn
-		p.mu.Unlock()
+	c := p.conn
+	p.mu.Unlock()
+	if c != nil {
 		return c, nil
 	}
-	p.mu.Unlock()
 	reg := registry.NewInMemory()
 	name := "gateway-pool"
 	known := map[string]*registry.ServiceInstance{}
@@ -84,12 +85,6 @@ func (p *pool) grpcConn(balancer string) (*ggrpc.ClientConn, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	if p.conn != nil { // lost a race
-		c := p.conn
-		p.mu.Unlock()
-		_ = conn.Close()
-		return c, nil
-	}
 	p.conn = conn
 	p.onApply = mirror
 	p.closers = append(p.closers, func() { _ = conn.Close() })
@@ -151,7 +146,7 @@ type bindingKey struct{}
 // transcode serves a request of a transcode endpoint: it finds the
 // method's binding, decodes the request (4xx on a client's mistake), runs
 // the chain around the gRPC call and encodes the reply.
-func (g *Gateway) transcode(ctx context.Context, c *call, h handler) error {
+func (g *Gateway) transcode(ctx context.Context, c *call, h middleware.Handler) error {
 	tc, err := c.ep.tc.get(ctx)
 	if err != nil {
 		return err

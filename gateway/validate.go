@@ -237,7 +237,7 @@ func endpointName(e Endpoint) string {
 	case e.Path != "":
 		return strings.TrimSpace(strings.Join(e.Methods, ",") + " " + e.Path)
 	}
-	return strings.TrimSpace(strings.Join(e.Methods, ",") + " " + strings.TrimRight(e.Prefix, "/") + "/**")
+	return strings.TrimSpace(strings.Join(e.Methods, ",") + " " + prefixTemplate(e.Prefix))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
